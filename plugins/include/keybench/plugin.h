@@ -1,0 +1,133 @@
+/* keybench/plugin.h — the plugin ABI.
+ *
+ * A plugin is a shared object that exports ONE symbol, `keybench_plugin_entry`,
+ * returning a NULL-terminated array of plugin descriptors (one object may hold
+ * several plugins, e.g. resnet20/32/56). The harness opens it with
+ * dlopen(RTLD_NOW | RTLD_LOCAL), checks every descriptor (ABI version, struct
+ * sizes, kind, unique name) and registers all of them or none.
+ *
+ *     #include <keybench/plugin.h>
+ *
+ *     static const struct kb_param params[] = {
+ *         { "block_size", KB_PARAM_INT, "4", 1, 1024, NULL, "block side M in pixels" },
+ *         { NULL }
+ *     };
+ *     static const struct kb_transform_ops ops = {
+ *         .struct_size = sizeof ops, .create = my_create, ...
+ *     };
+ *     static const struct kb_plugin my_transform = {
+ *         KB_PLUGIN_HEADER, .kind = KB_KIND_TRANSFORM, .name = "my_transform",
+ *         .version = "1.0.0", .summary = "one line", .params = params, .ops = &ops,
+ *     };
+ *     KB_PLUGIN_ENTRY(&my_transform)
+ *
+ * Compatibility rules (SQLite/Redis style):
+ *  - `abi_version` must equal the host's KB_PLUGIN_ABI_VERSION, else the load
+ *    fails naming both numbers.
+ *  - Structs that cross the boundary start with their size. Tables only grow
+ *    at the end; a size the host does not know (smaller than the ABI's first
+ *    layout or larger than the host's) is an error naming both sizes.
+ *  - Plugins link libkeybench and use its API (params, rng, secrets, data,
+ *    and later tensors and training loops); they never re-implement it.
+ */
+#ifndef KEYBENCH_PLUGIN_H
+#define KEYBENCH_PLUGIN_H
+
+#include <keybench/common.h>
+#include <keybench/params.h>
+#include <keybench/rng.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KB_PLUGIN_ABI_VERSION 1u
+#define KB_PLUGIN_ENTRY_SYMBOL "keybench_plugin_entry"
+
+enum kb_plugin_kind {
+    KB_KIND_TRANSFORM = 1,
+    KB_KIND_BACKBONE = 2,
+    KB_KIND_ATTACK = 3
+};
+
+/* Capability flags (kb_plugin.caps). */
+#define KB_CAP_KEYED           (1ull << 0) /* transform: uses a secret key (all but `none`) */
+#define KB_CAP_KEY_PERMUTATION (1ull << 1) /* transform: key components are a permutation */
+#define KB_CAP_KEY_BITS        (1ull << 2) /* transform: key components are bits */
+#define KB_CAP_INVOLUTION      (1ull << 3) /* transform: encrypt∘encrypt = id on uint8 */
+
+/* Image geometry: images are uint8, row-major H×W×C (channel fastest). */
+struct kb_image_shape {
+    uint32_t h, w, c;
+};
+
+/* Operations of a transform plugin. `state` is the plugin's own object for
+ * one (params, image shape); a key is a plain byte buffer of key_size(state)
+ * bytes (no pointers inside: the harness copies, hashes and wipes it). */
+struct kb_transform_ops {
+    uint32_t struct_size;   /* sizeof(struct kb_transform_ops) */
+
+    /* Validate params against the shape (block size must divide H and W, …)
+     * and build the state. Errors name the parameter and what was expected. */
+    int (*create)(void **state, const struct kb_params *params,
+                  const struct kb_image_shape *shape, struct kb_error *err);
+    void (*destroy)(void *state);
+
+    size_t (*key_size)(const void *state);
+    /* log2 of the number of distinct keys. */
+    double (*keyspace_bits)(const void *state);
+    /* Number of key components (what key_agreement compares, what attacks move). */
+    size_t (*key_length)(const void *state);
+
+    /* key := the key determined by 32 bytes of secret material (deterministic:
+     * draw from kb_rng_init(secret, ...)). A random key is key_make of
+     * kb_secret_random. */
+    void (*key_make)(const void *state, void *key, const uint8_t secret[32]);
+    /* One local move (swap two permutation entries, flip a bit, …). */
+    void (*key_mutate)(const void *state, void *key, struct kb_rng *rng);
+    /* Fraction in [0, 1] of key components on which a and b agree. */
+    double (*key_agreement)(const void *state, const void *a, const void *b);
+
+    /* n images: uint8 H×W×C -> float32 H×W×C with values in [0, 1]. */
+    void (*encrypt)(const void *state, const void *key, float *out,
+                    const uint8_t *in, size_t n);
+    /* Exact inverse: decrypt(encrypt(x)) == x for every uint8 image. */
+    void (*decrypt)(const void *state, const void *key, uint8_t *out,
+                    const float *in, size_t n);
+};
+
+/* Backbone and attack operation tables are defined by their own headers
+ * (the engine and attack issues); the loader treats them as opaque today. */
+struct kb_backbone_ops;
+struct kb_attack_ops;
+
+/* One plugin descriptor. */
+struct kb_plugin {
+    uint32_t abi_version;          /* KB_PLUGIN_ABI_VERSION */
+    uint32_t struct_size;          /* sizeof(struct kb_plugin) */
+    uint32_t kind;                 /* enum kb_plugin_kind */
+    const char *name;              /* [a-z0-9_]+, unique per kind... and overall */
+    const char *version;           /* the plugin's own version, e.g. "1.0.0" */
+    const char *summary;           /* one line */
+    const struct kb_param *params; /* schema, NULL-name terminated; may be NULL */
+    uint64_t caps;                 /* KB_CAP_* */
+    const void *ops;               /* struct kb_transform_ops / kb_backbone_ops / kb_attack_ops */
+};
+
+#define KB_PLUGIN_HEADER .abi_version = KB_PLUGIN_ABI_VERSION, .struct_size = sizeof(struct kb_plugin)
+
+/* The entry point type and a macro that defines it from a list of descriptors. */
+typedef const struct kb_plugin *const *(*kb_plugin_entry_fn)(void);
+
+#define KB_PLUGIN_ENTRY(...)                                                     \
+    KB_API const struct kb_plugin *const *keybench_plugin_entry(void);           \
+    KB_API const struct kb_plugin *const *keybench_plugin_entry(void)            \
+    {                                                                            \
+        static const struct kb_plugin *const kb_list_[] = { __VA_ARGS__, NULL }; \
+        return kb_list_;                                                         \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+#endif
