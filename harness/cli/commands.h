@@ -9,5 +9,7 @@ int kb_cmd_plan(int argc, char **argv);
 int kb_cmd_encrypt(int argc, char **argv);
 int kb_cmd_decrypt(int argc, char **argv);
 int kb_cmd_samples(int argc, char **argv);
+int kb_cmd_forward(int argc, char **argv);
+int kb_cmd_bench(int argc, char **argv);
 
 #endif

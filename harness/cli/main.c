@@ -18,6 +18,8 @@ static const struct command commands[] = {
     { "encrypt", kb_cmd_encrypt, "apply a transform with a key to PNG images" },
     { "decrypt", kb_cmd_decrypt, "invert a transform with a key" },
     { "samples", kb_cmd_samples, "write a PNG grid of images under each transform" },
+    { "forward", kb_cmd_forward, "run a backbone on a safetensors input (PyTorch parity checks)" },
+    { "bench", kb_cmd_bench, "training and inference throughput of a backbone" },
 };
 
 static void usage(FILE *f)

@@ -8,8 +8,10 @@
  * Search order: the build's plugin folders (or the installed plugin folder
  * when the installed library is in use), then every folder of the
  * colon-separated KEYBENCH_PLUGIN_PATH, then `extra_dirs` (a spec's
- * plugin_path). Every *.so found is loaded. Two plugins with one name are an
- * error naming both files.
+ * plugin_path). Every *.so found is loaded, in name order per folder; a
+ * missing folder is skipped. Loading is strict: any bad plugin file in a
+ * searched folder makes kb_registry_open fail with that file's one-line error.
+ * Two plugins with one name (whatever their kinds) are an error naming both files.
  */
 #ifndef KEYBENCH_REGISTRY_H
 #define KEYBENCH_REGISTRY_H
@@ -48,6 +50,14 @@ KB_API const char *kb_registry_file_hash(const struct kb_registry *r, size_t i);
 KB_API size_t kb_registry_names(const struct kb_registry *r, enum kb_plugin_kind kind,
                                 const char ***names);
 KB_API void kb_registry_free(struct kb_registry *r);
+
+/* The folders kb_registry_open searched, in order (defaults, KEYBENCH_PLUGIN_PATH, extra). */
+KB_API size_t kb_registry_dir_count(const struct kb_registry *r);
+KB_API const char *kb_registry_dir(const struct kb_registry *r, size_t i);
+/* The default plugin folders (colon-separated) into `out`: the build's plugin
+ * folders when the running libkeybench is the build-tree one (returns 1), else
+ * the installed plugin folder (returns 0); -1 if `out` is too small. */
+KB_API int kb_registry_default_dirs(char *out, size_t out_size);
 
 /* "transform", "backbone", "attack"; NULL for an unknown kind. */
 KB_API const char *kb_plugin_kind_name(uint32_t kind);

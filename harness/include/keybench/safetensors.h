@@ -66,6 +66,11 @@ KB_API int kb_st_read_f32(const struct kb_safetensors *st, const struct kb_st_te
                           float *out, size_t count, struct kb_error *err) KB_WUR;
 KB_API const char *kb_dtype_name(enum kb_dtype dt);
 KB_API size_t kb_dtype_size(enum kb_dtype dt);
+/* The tensor's raw little-endian bytes (t->nbytes of them) inside the mapping. */
+KB_API const void *kb_st_tensor_data(const struct kb_safetensors *st, const struct kb_st_tensor *t);
+/* Exact IEEE conversions (subnormals, ±inf and nan included). */
+KB_API float kb_f16_to_f32(uint16_t h);
+KB_API float kb_bf16_to_f32(uint16_t h);
 
 struct kb_st_writer;
 KB_API struct kb_st_writer *kb_st_writer_new(void);

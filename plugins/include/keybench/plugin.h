@@ -36,6 +36,7 @@
 #include <keybench/common.h>
 #include <keybench/params.h>
 #include <keybench/rng.h>
+#include <keybench/model.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,9 +97,17 @@ struct kb_transform_ops {
                     const float *in, size_t n);
 };
 
-/* Backbone and attack operation tables are defined by their own headers
- * (the engine and attack issues); the loader treats them as opaque today. */
-struct kb_backbone_ops;
+/* Operations of a backbone plugin: add its layers to a model the harness
+ * made with the input shape (kb_model_new), and return the logits node id
+ * (or -1 with err set). The harness then calls kb_model_finish. */
+struct kb_backbone_ops {
+    uint32_t struct_size;   /* sizeof(struct kb_backbone_ops) */
+    int (*build)(struct kb_model *m, const struct kb_params *params, int64_t classes,
+                 struct kb_error *err);
+};
+
+/* The attack operation table is defined by the attack issue; the loader
+ * treats it as opaque today. */
 struct kb_attack_ops;
 
 /* One plugin descriptor. */
