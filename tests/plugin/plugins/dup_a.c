@@ -1,0 +1,6 @@
+#include <keybench/plugin.h>
+static const struct kb_plugin p = {
+    KB_PLUGIN_HEADER, .kind = KB_KIND_ATTACK, .name = "test_dup", .version = "1",
+    .summary = "first of two plugins named test_dup",
+};
+KB_PLUGIN_ENTRY(&p)
