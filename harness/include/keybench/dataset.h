@@ -88,7 +88,7 @@ KB_API int kb_dataset_load_cifar(struct kb_dataset *ds, const char *const *paths
 KB_API int kb_dataset_read_class_names(struct kb_dataset *ds, const char *path,
                                        struct kb_error *err) KB_WUR;
 
-/* A PNG folder: DIR/<class>/*.png. Classes are the sub-folder names in byte
+/* A PNG folder: DIR/<class>/<file>.png. Classes are the sub-folder names in byte
  * order (strcmp); files in a class folder are read in byte order; files not
  * ending in .png and names starting with '.' are ignored. All images must
  * have one size and channel count. */
