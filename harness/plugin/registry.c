@@ -38,6 +38,7 @@
  * host's) is refused. They equal the current sizes until a table grows. */
 #define KB_PLUGIN_SIZE_V1 sizeof(struct kb_plugin)
 #define KB_TRANSFORM_OPS_SIZE_V1 sizeof(struct kb_transform_ops)
+#define KB_BACKBONE_OPS_SIZE_V1 sizeof(struct kb_backbone_ops)
 
 struct reg_file {
     char *path;      /* as given */
@@ -186,6 +187,22 @@ static int check_transform_ops(const struct kb_plugin *p, const char *origin, co
     return 0;
 }
 
+static int check_backbone_ops(const struct kb_plugin *p, const char *origin, const char *who,
+                              struct kb_error *err)
+{
+    const struct kb_backbone_ops *ops = p->ops;
+    if (!ops)
+        return kb_error_set(err, "%s: %s: backbone without ops (expected a struct "
+                            "kb_backbone_ops)", origin, who);
+    if (ops->struct_size < KB_BACKBONE_OPS_SIZE_V1 || ops->struct_size > sizeof *ops)
+        return kb_error_set(err, "%s: %s: kb_backbone_ops struct_size %u, keybench expects "
+                            "%zu — rebuild the plugin against this keybench", origin, who,
+                            ops->struct_size, sizeof *ops);
+    if (!ops->build)
+        return kb_error_set(err, "%s: %s: backbone op 'build' is NULL", origin, who);
+    return 0;
+}
+
 /* Check one descriptor on its own (not against other plugins). */
 static int check_descriptor(const struct kb_plugin *p, size_t idx, const char *origin,
                             struct kb_error *err)
@@ -217,6 +234,9 @@ static int check_descriptor(const struct kb_plugin *p, size_t idx, const char *o
         return -1;
     if (p->kind == KB_KIND_TRANSFORM && check_transform_ops(p, origin, who, err) < 0)
         return -1;
+    if (p->kind == KB_KIND_BACKBONE && check_backbone_ops(p, origin, who, err) < 0)
+        return -1;
+    /* Attack ops are opaque until the attack ABI is defined. */
     return 0;
 }
 
@@ -489,7 +509,9 @@ static void library_dir(char *out, size_t n)
     Dl_info info;
     if (!dladdr((const void *)&kb_registry_new, &info) || !info.dli_fname)
         return;
-    snprintf(out, n, "%s", info.dli_fname);
+    char real[PATH_MAX];
+    /* Canonical, so that "bin/../lib" (an $ORIGIN rpath) reads as "lib". */
+    snprintf(out, n, "%s", realpath(info.dli_fname, real) ? real : info.dli_fname);
     char *slash = strrchr(out, '/');
     if (slash)
         *slash = '\0';

@@ -199,6 +199,11 @@ Test(registry, bad_default_rolls_back_the_whole_file)
     kb_registry_free(r);
 }
 
+Test(registry, backbone_with_null_build)
+{
+    BAD("bad_backbone", "backbone op 'build' is NULL", "test_bad_backbone");
+}
+
 Test(registry, bad_param_type)
 {
     BAD("bad_ptype", "unknown type 42", "weird");
@@ -232,7 +237,7 @@ Test(registry, duplicate_name_names_both_files)
     assert_has(err.msg, "'test_dup'");
     cr_assert_eq(kb_registry_count(r), 1);
     cr_assert(kb_registry_find(r, KB_KIND_ATTACK, "test_dup"));
-    cr_assert_null(kb_registry_find(r, KB_KIND_BACKBONE, "test_dup"));
+    cr_assert_null(kb_registry_find(r, KB_KIND_TRANSFORM, "test_dup"));
     kb_registry_free(r);
 }
 
