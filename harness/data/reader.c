@@ -68,6 +68,20 @@ uint64_t kb_reader_max_left(const struct kb_reader *r)
     return r->file_size >= r->pos ? r->file_size - r->pos : 0;
 }
 
+/* gzerror's text without its "<fd:N>: " prefix (the file is named by us). */
+static const char *gz_msg(gzFile gz, int *zerr)
+{
+    const char *m = gzerror(gz, zerr);
+    if (!m || !*m)
+        return "read error";
+    if (!strncmp(m, "<fd:", 4)) {
+        const char *c = strstr(m, ": ");
+        if (c)
+            return c + 2;
+    }
+    return m;
+}
+
 int kb_reader_read_some(struct kb_reader *r, void *buf, size_t n, size_t *got,
                         struct kb_error *err)
 {
@@ -76,27 +90,29 @@ int kb_reader_read_some(struct kb_reader *r, void *buf, size_t n, size_t *got,
     *got = 0;
     while (done < n) {
         size_t want = n - done;
-        if (want > (1u << 30))
-            want = 1u << 30;
+        /* gz: 1 MiB chunks so that a corrupt spot is located to within 1 MiB. */
+        size_t chunk = r->gz ? (1u << 20) : (1u << 30);
+        if (want > chunk)
+            want = chunk;
         if (r->gz) {
             int k = gzread(r->gz, p + done, (unsigned)want);
             if (k < 0 || (k < (int)want && !gzeof(r->gz))) {
                 int zerr = 0;
-                const char *m = gzerror(r->gz, &zerr);
-                return kb_error_set(err, "%s: corrupt gzip data near uncompressed byte %llu: %s; "
-                                    "expected a valid gzip stream",
-                                    r->path, (unsigned long long)(r->pos + done),
-                                    m && *m ? m : "read error");
+                const char *m = gz_msg(r->gz, &zerr);
+                return kb_error_set(err, "%s: corrupt gzip data (detected reading uncompressed bytes "
+                                    "%llu..%llu): %s; expected a valid gzip stream", r->path,
+                                    (unsigned long long)(r->pos + done),
+                                    (unsigned long long)(r->pos + done + want), m);
             }
             if (k < (int)want) {
                 /* At end: a clean end or a truncated stream? */
                 int zerr = 0;
-                const char *m = gzerror(r->gz, &zerr);
+                const char *m = gz_msg(r->gz, &zerr);
                 if (zerr != Z_OK)
-                    return kb_error_set(err, "%s: gzip stream is truncated or corrupt after "
-                                        "%llu uncompressed bytes: %s; expected a complete gzip file",
+                    return kb_error_set(err, "%s: truncated gzip stream: it ends after %llu "
+                                        "uncompressed bytes (%s); expected a complete gzip file",
                                         r->path, (unsigned long long)(r->pos + done + (size_t)k),
-                                        m && *m ? m : "read error");
+                                        m);
                 done += (size_t)k;
                 break;
             }

@@ -297,3 +297,26 @@ Test(idx, not_a_file)
     ASSERT_MSG(err, "nope: cannot open");
     free(lb), free(pl), free(missing);
 }
+
+Test(idx, corrupt_deflate_data)
+{
+    size_t li, ll;
+    uint8_t *im = td_idx_images(&li, 400, 16, 16), *lb = td_idx_labels(&ll, 400, 2);
+    for (size_t i = 16; i < li; i++)
+        im[i] = (uint8_t)(i * 2654435761u >> 13); /* poorly compressible */
+    char *pg = td_write_gz(dir, "full.gz", im, li);
+    uint8_t *gzb = NULL;
+    size_t gzn = 0;
+    struct kb_error err = {0};
+    cr_assert_eq(kb_file_read_all(pg, 1 << 24, &gzb, &gzn, &err), 0);
+    for (size_t i = gzn / 2; i < gzn / 2 + 64; i++)
+        gzb[i] ^= 0xa5;
+    char *pi = td_write(dir, "bad.gz", gzb, gzn);
+    char *pl = td_write(dir, "labs", lb, ll);
+    struct kb_dataset ds = {0};
+    cr_assert_eq(kb_dataset_load_idx(&ds, pi, pl, 0, &err), -1);
+    ASSERT_MSG(err, "bad.gz: ");
+    ASSERT_MSG(err, "gzip");
+    cr_assert_null(ds.images);
+    free(im), free(lb), free(pg), free(gzb), free(pi), free(pl);
+}
