@@ -31,6 +31,15 @@
 extern "C" {
 #endif
 
+/* ---------------------------------------------------------------- threads */
+/* Threads the layers use (default 1). Convolutions split the batch's images
+ * statically across n threads, each calling OpenBLAS single-threaded (this
+ * also sets openblas_set_num_threads(1)); batch norm splits channels. Results
+ * are bit-identical for a given n. Call it BEFORE sizing conv workspaces:
+ * kb_conv2d_workspace grows with n. */
+KB_API void kb_nn_set_threads(int n);
+KB_API int kb_nn_threads(void);
+
 /* ---------------------------------------------------------------- conv2d */
 struct kb_conv2d_shape {
     int64_t n, c, h, w;     /* input N,C,H,W */
@@ -41,7 +50,8 @@ struct kb_conv2d_shape {
 };
 /* Fills p, q; returns -1 (with err) for an impossible shape. */
 KB_API int kb_conv2d_shape_finish(struct kb_conv2d_shape *s, struct kb_error *err);
-/* Floats of scratch space forward/backward need (im2col buffers etc.). */
+/* Floats of scratch space forward/backward need (im2col buffers etc.) at the
+ * current kb_nn_threads(); re-query after kb_nn_set_threads. */
 KB_API size_t kb_conv2d_workspace(const struct kb_conv2d_shape *s);
 /* out (N,K,P,Q); inp (N,C,H,W); weight (K,C/G,R,S); bias (K) or NULL. */
 KB_API void kb_conv2d_forward(float *out, float *ws, const float *inp, const float *weight,
