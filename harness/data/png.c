@@ -135,6 +135,14 @@ static int decode(struct kb_image *img, struct png_ctx *ctx, struct kb_error *er
                             "expected %zu", ctx->path, rowbytes, (size_t)w * c);
     }
     uint64_t bytes = (uint64_t)h * w * c;
+    /* zlib cannot expand data more than ~1032:1: a tiny file that claims a
+     * huge image is refused before allocating. */
+    if ((uint64_t)h * w > (uint64_t)ctx->size * 1100u + 4096u) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return kb_error_set(err, "%s: header claims %ux%u pixels, more than a %zu-byte PNG can "
+                            "hold; expected a consistent header", ctx->path, (unsigned)h,
+                            (unsigned)w, ctx->size);
+    }
     if (bytes > SIZE_MAX || bytes > (1ull << 34)) {
         png_destroy_read_struct(&png, &info, NULL);
         return kb_error_set(err, "%s: %ux%ux%u image is too large; expected at most 16 GiB",

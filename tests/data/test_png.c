@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include <keybench/dataset.h>
 #include <keybench/image.h>
@@ -167,6 +168,21 @@ Test(png, not_png_truncated_corrupt)
     cr_assert_eq(kb_png_read(&img, cut, &err), -1);
     ASSERT_MSG(err, "cut.png: corrupt PNG");
     ASSERT_MSG(err, "truncated");
+    /* a header claiming 60000x60000 (CRC fixed up) in a small file: refused before allocating */
+    {
+        uint8_t *big = malloc(n);
+        memcpy(big, bytes, n);
+        uint8_t dim[4] = {0, 0, 0xea, 0x60};
+        memcpy(big + 16, dim, 4);
+        memcpy(big + 20, dim, 4);
+        uLong crc = crc32(0, big + 12, 17);
+        big[29] = (uint8_t)(crc >> 24), big[30] = (uint8_t)(crc >> 16);
+        big[31] = (uint8_t)(crc >> 8), big[32] = (uint8_t)crc;
+        char *hp = td_write(dir, "huge.png", big, n);
+        cr_assert_eq(kb_png_read(&img, hp, &err), -1);
+        ASSERT_MSG(err, "huge.png: header claims 60000x60000 pixels");
+        free(hp), free(big);
+    }
     /* flip a byte inside the IHDR: CRC error */
     bytes[20] ^= 0x55;
     char *bad = td_write(dir, "crc.png", bytes, n);
