@@ -93,7 +93,9 @@ static int decode(struct kb_image *img, struct png_ctx *ctx, struct kb_error *er
     if (depth == 16)
         refuse = "16-bit samples";
     else if (depth < 8 && ctype != PNG_COLOR_TYPE_PALETTE)
-        refuse = depth == 1 ? "1-bit grayscale" : depth == 2 ? "2-bit grayscale" : "4-bit grayscale";
+        refuse = depth == 1   ? "1-bit grayscale"
+                 : depth == 2 ? "2-bit grayscale"
+                              : "4-bit grayscale";
     if (refuse) {
         png_destroy_read_struct(&png, &info, NULL);
         return kb_error_set(err, "%s: %s (%ux%u); expected 8-bit gray, gray+alpha, RGB, RGBA or "
@@ -265,8 +267,8 @@ int kb_png_write(const char *path, const uint8_t *pixels, uint32_t h, uint32_t w
                  struct kb_error *err)
 {
     if (c != 1 && c != 3)
-        return kb_error_set(err, "%s: cannot write a %u-channel image; expected 1 (gray) or 3 (RGB)",
-                            path, c);
+        return kb_error_set(err, "%s: cannot write a %u-channel image; expected 1 (gray) or 3 "
+                            "(RGB)", path, c);
     if (h == 0 || w == 0 || h > PNG_MAX_SIDE || w > PNG_MAX_SIDE)
         return kb_error_set(err, "%s: cannot write a %ux%u image; expected sides 1..%u", path, h,
                             w, PNG_MAX_SIDE);

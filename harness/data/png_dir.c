@@ -72,8 +72,9 @@ static int list_dir(struct strlist *out, const char *dir, bool want_dirs, size_t
         struct stat st;
         if (stat(path, &st) < 0)
             continue;
-        bool take = want_dirs ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && has_png_ext(e->d_name));
-        if (n_png_seen && S_ISREG(st.st_mode) && has_png_ext(e->d_name))
+        bool png = S_ISREG(st.st_mode) && has_png_ext(e->d_name);
+        bool take = want_dirs ? S_ISDIR(st.st_mode) : png;
+        if (n_png_seen && png)
             (*n_png_seen)++;
         if (take && strlist_push(out, e->d_name) < 0) {
             closedir(d);

@@ -99,8 +99,8 @@ int kb_reader_read_some(struct kb_reader *r, void *buf, size_t n, size_t *got,
             if (k < 0 || (k < (int)want && !gzeof(r->gz))) {
                 int zerr = 0;
                 const char *m = gz_msg(r->gz, &zerr);
-                return kb_error_set(err, "%s: corrupt gzip data (detected reading uncompressed bytes "
-                                    "%llu..%llu): %s; expected a valid gzip stream", r->path,
+                return kb_error_set(err, "%s: corrupt gzip data (detected reading uncompressed "
+                                    "bytes %llu..%llu): %s; expected a valid gzip stream", r->path,
                                     (unsigned long long)(r->pos + done),
                                     (unsigned long long)(r->pos + done + want), m);
             }
@@ -141,8 +141,8 @@ int kb_reader_read(struct kb_reader *r, void *buf, size_t n, const char *what,
     if (kb_reader_read_some(r, buf, n, &got, err) < 0)
         return -1;
     if (got < n)
-        return kb_error_set(err, "%s: truncated: data ends at byte %llu%s; expected %zu bytes of %s "
-                            "from byte %llu", r->path, (unsigned long long)(start + got),
+        return kb_error_set(err, "%s: truncated: data ends at byte %llu%s; expected %zu bytes "
+                            "of %s from byte %llu", r->path, (unsigned long long)(start + got),
                             r->gz ? " (uncompressed)" : "", n, what, (unsigned long long)start);
     return 0;
 }

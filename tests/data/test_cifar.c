@@ -23,7 +23,8 @@ static void teardown(void)
 
 TestSuite(cifar, .init = setup, .fini = teardown);
 
-#define ASSERT_MSG(err, s) cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
+#define ASSERT_MSG(err, s) \
+    cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
 
 /* Pixel value of record r (global index g), channel ch, position q. */
 static uint8_t px(uint32_t g, uint32_t ch, uint32_t q)
@@ -156,7 +157,8 @@ Test(cifar, label_out_of_range)
     r[2 * 3073] = 10;
     struct kb_error err = {0};
     expect_fail(r, len, 1, 10, &err);
-    ASSERT_MSG(err, "batch.bin: record 2 (byte offset 6146): label 10 is out of range; expected 0..9");
+    ASSERT_MSG(err, "batch.bin: record 2 (byte offset 6146): label 10 is out of range; "
+                    "expected 0..9");
     free(r);
     r = records(&len, 0, 2, 2, 100);
     r[3074] = 20; /* coarse label of record 1 */

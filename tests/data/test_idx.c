@@ -22,7 +22,8 @@ static void teardown(void)
 
 TestSuite(idx, .init = setup, .fini = teardown);
 
-#define ASSERT_MSG(err, s) cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
+#define ASSERT_MSG(err, s) \
+    cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
 
 static void check_pattern(const struct kb_dataset *ds, uint32_t n, uint32_t h, uint32_t w,
                           uint32_t k)

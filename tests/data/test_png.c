@@ -29,7 +29,8 @@ static void teardown(void)
 TestSuite(png, .init = setup, .fini = teardown);
 TestSuite(pngdir, .init = setup, .fini = teardown);
 
-#define ASSERT_MSG(err, s) cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
+#define ASSERT_MSG(err, s) \
+    cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
 
 static uint8_t *pattern(uint32_t h, uint32_t w, uint32_t c, uint32_t seed)
 {

@@ -5,7 +5,8 @@
 
 #include <keybench/dataset.h>
 
-#define ASSERT_MSG(err, s) cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
+#define ASSERT_MSG(err, s) \
+    cr_assert(strstr((err).msg, (s)), "message lacks '%s': %s", (s), (err).msg)
 
 /* An unbalanced dataset: class k has 10 + 7k images (k < 5): 10,17,24,31,38 = 120. */
 static void make(struct kb_dataset *ds)
