@@ -622,18 +622,50 @@ static int name_cells(struct kb_plan *p)
         goto oom;
     for (size_t j = 0; j < np; j++) {
         const char *path = json_string_value(json_array_get(order, j));
-        json_t *first = kb_json_path(p->cells[0]->json, path);
+        /* an axis: two cells have different non-null values */
+        json_t *first = NULL;
         bool varies = false;
-        for (size_t i = 1; i < p->n && !varies; i++) {
+        for (size_t i = 0; i < p->n && !varies; i++) {
             json_t *v = kb_json_path(p->cells[i]->json, path);
-            varies = (!v || !first) ? v != first : !json_equal(v, first);
+            if (!v || json_is_null(v))
+                continue;
+            if (!first)
+                first = v;
+            else
+                varies = !json_equal(v, first);
         }
         if (varies && !(p->axes[p->n_axes++] = strdup(path)))
             goto oom;
     }
+    /* a group key shows in names where it varies among cells of one plugin:
+     * shown["transform.block_size"]["pixel_shuffle"] = true */
+    json_t *shown = json_object(), *firsts = json_object();
     json_t *names = json_object();
-    if (!names)
-        goto oom;
+    if (!names || !shown || !firsts)
+        goto oom_names;
+    for (size_t j = 0; j < p->n_axes; j++) {
+        const char *ax = p->axes[j];
+        const char *dot = strchr(ax, '.');
+        if (!dot || !strcmp(dot, ".name"))
+            continue;
+        char g[32];
+        snprintf(g, sizeof g, "%.*s", (int)(dot - ax), ax);
+        json_t *sh = json_object(), *fi = json_object();
+        json_object_set_new(shown, ax, sh);
+        json_object_set_new(firsts, ax, fi);
+        for (size_t i = 0; i < p->n; i++) {
+            json_t *grp = json_object_get(p->cells[i]->json, g);
+            const char *gname = json_string_value(json_object_get(grp, "name"));
+            json_t *v = kb_json_path(p->cells[i]->json, ax);
+            if (!gname || !v)
+                continue;
+            json_t *f = json_object_get(fi, gname);
+            if (!f)
+                json_object_set(fi, gname, v);
+            else if (!json_equal(f, v))
+                json_object_set_new(sh, gname, json_true());
+        }
+    }
     for (size_t i = 0; i < p->n; i++) {
         struct kb_cell *c = p->cells[i];
         if (!(c->axes = json_object()))
@@ -663,7 +695,10 @@ static int name_cells(struct kb_plan *p)
                 if (strncmp(ax, groups[g], glen) || ax[glen] != '.' || !strcmp(ax + glen, ".name"))
                     continue;
                 json_t *v = kb_json_path(c->json, ax);
-                if (!v || json_is_null(v))
+                const char *gname = json_string_value(
+                    json_object_get(json_object_get(c->json, groups[g]), "name"));
+                if (!v || json_is_null(v) || !gname ||
+                    !json_object_get(json_object_get(shown, ax), gname))
                     continue;
                 value_text(val, sizeof val, v);
                 sanitise(val);
@@ -710,11 +745,15 @@ static int name_cells(struct kb_plan *p)
             c->name = nn;
         }
     }
+    json_decref(shown);
+    json_decref(firsts);
     json_decref(names);
     json_decref(set);
     json_decref(order);
     return 0;
 oom_names:
+    json_decref(shown);
+    json_decref(firsts);
     json_decref(names);
 oom:
     json_decref(set);

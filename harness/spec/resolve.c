@@ -593,9 +593,10 @@ static int resolve_dataset(struct rctx *c, const struct kb_node *n)
         } else if (!strcmp(json_string_value(nv), "fashion-mnist")) {
             pv = json_string(DEFAULT_DATASET_PATH);
         } else {
+            kb_error_set(c->err, "%s: dataset '%s' needs a path (dataset: {name: %s, path: "
+                                 "FOLDER})", POS(e), json_string_value(nv), json_string_value(nv));
             json_decref(obj);
-            return kb_error_set(c->err, "%s: dataset '%s' needs a path (dataset: {name: %s, path: "
-                                        "FOLDER})", POS(e), json_string_value(nv), json_string_value(nv));
+            return -1;
         }
         if (!pv) {
             json_decref(obj);
