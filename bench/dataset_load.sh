@@ -4,7 +4,7 @@
 #   bench/dataset_load.sh [BUILD_DIR]      (default: build)
 set -eu
 BUILD=${1:-build}
-BIN="$BUILD/bench/bench_dataset"
+BIN=${BENCH_BIN:-$BUILD/bench/bench_dataset}
 [ -x "$BIN" ] || { echo "dataset_load.sh: $BIN not built (ninja -C $BUILD bench/bench_dataset)" >&2; exit 1; }
 SRC=${KEYBENCH_DATASETS:-/usr/share/datasets}/fashion-mnist
 echo "== gzipped ($SRC)"
