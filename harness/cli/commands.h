@@ -11,5 +11,7 @@ int kb_cmd_decrypt(int argc, char **argv);
 int kb_cmd_samples(int argc, char **argv);
 int kb_cmd_forward(int argc, char **argv);
 int kb_cmd_bench(int argc, char **argv);
+int kb_cmd_run(int argc, char **argv);
+int kb_cmd_report(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+    { "run", kb_cmd_run, "run a spec: pretrain, protect, evaluate every cell (resumable)" },
+    { "report", kb_cmd_report, "derive results.csv and summary.csv from run journals" },
     { "plan", kb_cmd_plan, "print the expanded experiment matrix of a spec" },
     { "plugins", kb_cmd_plugins, "list the plugins found, with their parameters" },
     { "keygen", kb_cmd_keygen, "write a new 32-byte master secret (mode 0600)" },
