@@ -16,6 +16,7 @@
 
 #include <keybench/dataset.h>
 #include <keybench/journal.h>
+#include <keybench/keys.h>
 #include <keybench/model.h>
 #include <keybench/nn.h>
 #include <keybench/registry.h>
@@ -438,16 +439,6 @@ static bool file_exists(const char *p)
     return access(p, F_OK) == 0;
 }
 
-/* Context string from which the cell's transform key is derived. */
-static char *key_context(const struct kb_cell *c)
-{
-    json_t *ctx = json_pack("{s:O, s:O}", "transform", kb_cell_get(c, "transform"), "seed",
-                            kb_cell_get(c, "seed"));
-    char *s = json_dumps(ctx, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(ctx);
-    return s;
-}
-
 static int run_cell(struct cell_ctx *cc, struct kb_error *err)
 {
     struct run_ctx *r = cc->r;
@@ -482,9 +473,10 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         kb_error_set(err, "out of memory for keys");
         goto out;
     }
-    char *kctx = key_context(c);
-    kb_secret_derive(secret, r->master, kctx);
-    free(kctx);
+    /* the same derivation as `keybench encrypt --seed N` (keybench/keys.h) */
+    if (kb_key_derive(secret, r->master, tp->name, kb_cell_params(c, KB_KIND_TRANSFORM), seed,
+                      err) < 0)
+        goto out;
     tops->key_make(tstate, key, secret);
     char fp[KB_FINGERPRINT_CHARS + 1];
     kb_fingerprint(fp, key, ksize);
