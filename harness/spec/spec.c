@@ -49,6 +49,47 @@ static char *path_resolve(const char *dir, const char *rel)
 
 /* ---- includes ------------------------------------------------------------- */
 
+static bool is_group(const char *k);
+
+/* `transform: ffx` -> `transform: {name: ffx}` at the top level, so that an
+ * including file can add parameters to an included shorthand. */
+static int normalise_groups(struct kb_node *root)
+{
+    for (size_t i = 0; i < root->n; i++) {
+        struct kb_node *v = root->items[i];
+        if (!is_group(root->keys[i]->text) || v->type != KB_NODE_SCALAR || kb_node_is_null(v))
+            continue;
+        struct kb_node *nm = kb_node_scalar(v->text, v->quoted, v->origin, v->line, v->col);
+        struct kb_node *m = kb_node_new(KB_NODE_MAP, v->origin, v->line, v->col);
+        if (!nm || !m || kb_node_map_set(m, "name", nm, v) < 0) {
+            kb_node_free(m);
+            return -1;
+        }
+        kb_node_free(v);
+        root->items[i] = m;
+    }
+    return 0;
+}
+
+/* A group entry whose plugin changes is replaced, not merged: drop it from
+ * `base` when `over` names another plugin. */
+static void drop_replaced_groups(struct kb_node *base, const struct kb_node *over)
+{
+    if (!base)
+        return;
+    for (size_t i = 0; i < over->n; i++) {
+        const char *k = over->keys[i]->text;
+        const struct kb_node *on = kb_node_map_get(over->items[i], "name");
+        long j = kb_node_map_index(base, k);
+        if (!is_group(k) || !on || j < 0)
+            continue;
+        const struct kb_node *bn = kb_node_map_get(base->items[j], "name");
+        if (!bn || on->type != KB_NODE_SCALAR || bn->type != KB_NODE_SCALAR ||
+            strcmp(on->text, bn->text))
+            kb_node_map_remove(base, (size_t)j);
+    }
+}
+
 struct chain {
     const char *real[MAX_INCLUDE_DEPTH + 1];
     const char *shown[MAX_INCLUDE_DEPTH + 1];
@@ -105,9 +146,11 @@ static int load_includes(struct kb_spec *s, struct kb_node **root, const char *s
             kb_node_free(merged);
             return -1;
         }
+        drop_replaced_groups(merged, sub);
         merged = kb_node_merge(merged, sub);   /* later includes win */
     }
     kb_node_map_remove(*root, (size_t)idx);
+    drop_replaced_groups(merged, *root);
     *root = kb_node_merge(merged, *root);      /* the including file wins */
     return 0;
 }
@@ -167,6 +210,10 @@ static int load_file(struct kb_spec *s, struct kb_node **out, const char *shown,
                      kb_node_pos(root, pos, sizeof pos));
         kb_node_free(root);
         return -1;
+    }
+    if (normalise_groups(root) < 0) {
+        kb_node_free(root);
+        return kb_error_set(err, "%s: out of memory", shown);
     }
     ch->real[ch->n] = real;
     ch->shown[ch->n] = shown;

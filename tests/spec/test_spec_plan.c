@@ -297,3 +297,20 @@ Test(spec_plan, default_explicit_or_omitted_same_id)
     kb_plan_free(p);
     cr_assert_str_eq(a[0], b[0]);
 }
+
+Test(spec_plan, include_plugin_entries_merge_or_replace)
+{
+    /* same plugin: parameters merge (a shorthand included is extended) */
+    spec_test_write("g1.yaml", "backbone: cnn\ntransform: ffx\n");
+    struct kb_plan *p = plan_of("g2.yaml", "include: g1.yaml\ntransform: {block_size: 2}\n", NULL, 0);
+    cr_assert_str_eq(kb_cell_str(kb_plan_cell(p, 0), "transform.name"), "ffx");
+    cr_assert_eq(kb_cell_int(kb_plan_cell(p, 0), "transform.block_size"), 2);
+    kb_plan_free(p);
+    /* another plugin: the entry is replaced (ffx's password does not leak into negpos) */
+    spec_test_write("g3.yaml", "backbone: {name: cnn, width: 8}\ntransform: {name: ffx, password: x}\n");
+    p = plan_of("g4.yaml", "include: g3.yaml\ntransform: negpos\nbackbone: {name: mlp}\n", NULL, 0);
+    cr_assert_str_eq(kb_cell_str(kb_plan_cell(p, 0), "transform.name"), "negpos");
+    cr_assert(!kb_cell_has(kb_plan_cell(p, 0), "transform.password"));
+    cr_assert(!kb_cell_has(kb_plan_cell(p, 0), "backbone.width"));
+    kb_plan_free(p);
+}
