@@ -45,6 +45,8 @@ int kbt_geom_init(struct kbt_geom *g, const struct kb_params *params,
     g->off = malloc(g->L * sizeof *g->off);
     if (!g->off)
         return kb_error_set(err, "%s: out of memory for a %zu-value block table", plugin, g->L);
+    for (unsigned p = 0; p < 256; p++)
+        g->unit[p] = kbt_unit((uint8_t)p);
     size_t k = 0;
     for (uint32_t r = 0; r < g->m; r++)
         for (uint32_t c = 0; c < g->m; c++)

@@ -25,6 +25,7 @@ struct kbt_geom {
     size_t L;             /* values per block: M·M·C */
     size_t image;         /* values per image: H·W·C */
     size_t *off;          /* L offsets (see above) */
+    float unit[256];      /* unit[p] = p / 255.0f (kbt_unit, as a table) */
 };
 
 /* Read `block_size` from params, check it against the shape and fill g

@@ -260,7 +260,7 @@ static void bs_encrypt(const void *state, const void *key, float *out, const uin
                     const uint8_t *sp = src + sbase + ((size_t)r0 * g->w + c0) * C;
                     float *dp = dst + dbase + ((size_t)r * g->w + c) * C;
                     for (uint32_t ch = 0; ch < C; ch++)
-                        dp[ch] = kbt_unit(sp[P[ch]] ^ mask);
+                        dp[ch] = g->unit[sp[P[ch]] ^ mask];
                 }
         }
     }

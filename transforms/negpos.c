@@ -102,7 +102,7 @@ static void np_encrypt(const void *state, const void *key, float *out, const uin
             for (size_t k = 0; k < g->L; k++) {
                 size_t o = base + g->off[k];
                 uint8_t mask = bits[k] ? 0xFF : 0x00;
-                dst[o] = kbt_unit(src[o] ^ mask);
+                dst[o] = g->unit[src[o] ^ mask];
             }
         }
     }

@@ -68,7 +68,7 @@ static void none_encrypt(const void *state, const void *key, float *out, const u
     (void)key;
     size_t total = n * s->g.image;
     for (size_t i = 0; i < total; i++)
-        out[i] = kbt_unit(in[i]);
+        out[i] = s->g.unit[in[i]];
 }
 
 static void none_decrypt(const void *state, const void *key, uint8_t *out, const float *in,

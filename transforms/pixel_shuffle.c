@@ -123,7 +123,7 @@ static void shf_encrypt(const void *state, const void *key, float *out, const ui
         for (size_t b = 0; b < g->nblocks; b++) {
             size_t base = kbt_block_base(g, b);
             for (size_t k = 0; k < g->L; k++)
-                dst[base + g->off[k]] = kbt_unit(src[base + g->off[kbt_ld32(K + 4 * k)]]);
+                dst[base + g->off[k]] = g->unit[src[base + g->off[kbt_ld32(K + 4 * k)]]];
         }
     }
 }

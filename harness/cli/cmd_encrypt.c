@@ -24,10 +24,6 @@
 #include <keybench/secret.h>
 #include "commands.h"
 
-/* Transitional: libkeybench gets harness/keys/ once harness/meson.build has
- * subdir('keys'); until then the command says so instead of failing to link. */
-#pragma weak kb_key_derive
-#pragma weak kb_key_context
 
 struct xopts {
     const char *cmd;
@@ -191,9 +187,6 @@ static int xform_open(struct xform *x, const struct xopts *o, const struct kb_im
                       struct kb_error *err)
 {
     memset(x, 0, sizeof *x);
-    if (!kb_key_derive || !kb_key_context)
-        return kb_error_set(err, "this keybench was built without harness/keys "
-                                 "(add subdir('keys') to harness/meson.build)");
     if (kb_registry_open(&x->reg, o->dirs, o->n_dirs, err) < 0)
         return -1;
     x->plugin = kb_registry_find(x->reg, KB_KIND_TRANSFORM, o->transform);
