@@ -446,10 +446,25 @@ static int resolve_section(struct rctx *c, const char *name, const struct field 
     for (size_t i = 0; fields[i].name; i++)
         if (resolve_field(c, obj, name, &fields[i], kb_node_map_get(m, fields[i].name)) < 0)
             return -1;
-    /* cross-field checks on the written (first) values */
-    const char *sched = json_string_value(json_object_get(obj, "schedule"));
-    json_t *ms = json_object_get(obj, "milestones");
-    if (sched && !strcmp(sched, "multistep") && json_array_size(ms) == 0) {
+    /* multistep needs milestones, in every combination the axes allow */
+    bool multistep = false, empty_ms = false;
+    char sp[64], mp[64];
+    snprintf(sp, sizeof sp, "%s.schedule", name);
+    snprintf(mp, sizeof mp, "%s.milestones", name);
+    const struct kb_axis *sa = NULL, *ma = NULL;
+    for (size_t i = 0; i < c->r->n_axes; i++) {
+        if (!strcmp(c->r->axes[i].path, sp))
+            sa = &c->r->axes[i];
+        if (!strcmp(c->r->axes[i].path, mp))
+            ma = &c->r->axes[i];
+    }
+    for (size_t i = 0; i < (sa ? sa->n : 1); i++) {
+        const char *v = json_string_value(sa ? sa->v[i].json : json_object_get(obj, "schedule"));
+        multistep |= v && !strcmp(v, "multistep");
+    }
+    for (size_t i = 0; i < (ma ? ma->n : 1); i++)
+        empty_ms |= json_array_size(ma ? ma->v[i].json : json_object_get(obj, "milestones")) == 0;
+    if (json_object_get(obj, "schedule") && multistep && empty_ms) {
         const struct kb_node *at = kb_node_map_get(m, "schedule");
         return kb_error_set(c->err, "%s: %s.schedule: multistep needs %s.milestones (a list of "
                                     "epochs)", POS(at ? at : n), name, name);

@@ -279,6 +279,12 @@ Test(spec_errors, multistep_needs_milestones)
     expect(m, 2, "ms.yaml:4:13:", "milestones");
 }
 
+Test(spec_errors, multistep_in_an_axis_needs_milestones)
+{
+    const char *m = spec_test_error("ms2.yaml", OK_HEAD "finetune: {schedule: [cosine, multistep], milestones: [[], [3]]}\n");
+    expect(m, 2, "ms2.yaml:3:", "milestones");
+}
+
 Test(spec_errors, milestones_must_increase)
 {
     const char *m = spec_test_error("mi.yaml", OK_HEAD "pretrain: {schedule: multistep, milestones: [5, 3]}\n");
