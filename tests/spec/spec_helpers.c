@@ -1,4 +1,5 @@
 /* tests/spec/spec_helpers.c — fake plugins and fixtures for the spec tests. */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,15 +113,31 @@ struct kb_registry *spec_test_registry(void)
     return r;
 }
 
+static char test_dir[64];
+static pid_t test_dir_owner;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static void rm_test_dir(void)
+{
+    if (test_dir[0] && getpid() == test_dir_owner)
+        nftw(test_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *spec_test_dir(void)
 {
-    static char dir[64];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/kb-spec-XXXXXX");
-        if (!mkdtemp(dir))
+    if (!test_dir[0]) {
+        snprintf(test_dir, sizeof test_dir, "/tmp/kb-spec-XXXXXX");
+        if (!mkdtemp(test_dir))
             abort();
+        test_dir_owner = getpid();
+        atexit(rm_test_dir);
     }
-    return dir;
+    return test_dir;
 }
 
 const char *spec_test_write(const char *name, const char *text)
