@@ -1,6 +1,7 @@
 /* safetensors: roundtrip, exact byte layout, dtype conversions, corrupt files. */
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +21,18 @@ static void make_dir(void)
     snprintf(dir, sizeof dir, "%s", tmpl);
 }
 
-TestSuite(st, .init = make_dir);
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static void remove_dir(void)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(st, .init = make_dir, .fini = remove_dir);
 
 static const char *path_of(const char *name)
 {

@@ -1,6 +1,7 @@
 /* `keybench plugins`: run the built binary with KEYBENCH_PLUGIN_PATH pointing
  * at a folder holding the good test plugin and check what it prints. */
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,30 @@
 
 #include <keybench/registry.h>
 
+
+/* Temp folders made by this test process, removed by the suite's fini. */
+static char *tmpdirs[16];
+static int n_tmpdirs;
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static void remove_tmpdirs(void)
+{
+    for (int i = 0; i < n_tmpdirs; i++)
+        nftw(tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *remember(char *d)
+{
+    cr_assert_lt(n_tmpdirs, 16);
+    tmpdirs[n_tmpdirs++] = d;
+    return d;
+}
+
 static char *plugin_dir(const char *name)
 {
     char tmpl[] = "/tmp/kb-cmd-plugins-XXXXXX";
@@ -23,7 +48,7 @@ static char *plugin_dir(const char *name)
     char cmd[3 * PATH_MAX];
     snprintf(cmd, sizeof cmd, "cp '%s/tests/plugin/%s.so' '%s/'", root, name, d);
     cr_assert_eq(system(cmd), 0);
-    return strdup(d);
+    return remember(strdup(d));
 }
 
 /* Run `keybench ARGS` with stderr captured into stdout; returns its exit status. */
@@ -58,6 +83,8 @@ static json_t *find_plugin(json_t *plugins, const char *name)
     }
     return NULL;
 }
+
+TestSuite(cmd_plugins, .fini = remove_tmpdirs);
 
 Test(cmd_plugins, json_lists_the_test_plugin)
 {

@@ -1,5 +1,6 @@
 /* Plugin registry: loading, ABI checks, rollback, duplicate names, search order. */
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +15,30 @@
 #include <keybench/registry.h>
 
 /* $KEYBENCH_BUILD_ROOT/tests/plugin/<name>.so */
+
+/* Temp folders made by this test process, removed by the suite's fini. */
+static char *tmpdirs[16];
+static int n_tmpdirs;
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static void remove_tmpdirs(void)
+{
+    for (int i = 0; i < n_tmpdirs; i++)
+        nftw(tmpdirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *remember(char *d)
+{
+    cr_assert_lt(n_tmpdirs, 16);
+    tmpdirs[n_tmpdirs++] = d;
+    return d;
+}
+
 static const char *built(const char *name)
 {
     static char buf[8][PATH_MAX];
@@ -30,7 +55,7 @@ static char *make_tmpdir(void)
     char tmpl[] = "/tmp/kb-plugin-XXXXXX";
     char *d = mkdtemp(tmpl);
     cr_assert(d, "mkdtemp: %s", strerror(errno));
-    return strdup(d);
+    return remember(strdup(d));
 }
 
 /* Copy a built test plugin into dir as `as` (e.g. "10-good.so"); returns the new path. */
@@ -64,6 +89,9 @@ static size_t count_from(const struct kb_registry *r, const char *path)
     }
     return n;
 }
+
+TestSuite(registry, .fini = remove_tmpdirs);
+TestSuite(template, .fini = remove_tmpdirs);
 
 Test(registry, good_file_loads_with_schema_and_hash)
 {
