@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <keybench/dataset.h>
+
 #include "spec_internal.h"
 
 /* ---- the harness schema ---------------------------------------------------- */
@@ -79,7 +81,6 @@ static const char *const split_names[] = { "pretrain", "finetune", "attacker", "
 static const char *const split_default_key[] = { "fraction", "fraction", "count", "fraction" };
 static const char *const split_default_val[] = { "1.0", "0.1", "1000", "1.0" };
 
-#define DEFAULT_DATASET_PATH "/usr/share/datasets/fashion-mnist"
 
 static const char *const top_keys[] = {
     "name", "description", "include", "plugin_path", "key", "output", "dataset", "splits",
@@ -603,10 +604,13 @@ static int resolve_dataset(struct rctx *c, const struct kb_node *n)
         }
         json_object_set_new(obj, "name", nv);
         json_t *pv;
+        char dflt[4096];
         if (path && !kb_node_is_null(path)) {
             pv = field_scalar(&dataset_fields[1], path, "dataset.path", c->err);
-        } else if (!strcmp(json_string_value(nv), "fashion-mnist")) {
-            pv = json_string(DEFAULT_DATASET_PATH);
+        } else if (kb_dataset_default_path(dflt, sizeof dflt, json_string_value(nv)) == 0 &&
+                   dflt[0]) {
+            /* the named dataset's default folder ($KEYBENCH_DATASETS or /usr/share/datasets) */
+            pv = json_string(dflt);
         } else {
             kb_error_set(c->err, "%s: dataset '%s' needs a path (dataset: {name: %s, path: "
                                  "FOLDER})", POS(e), json_string_value(nv), json_string_value(nv));

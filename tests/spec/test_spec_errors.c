@@ -233,8 +233,8 @@ Test(spec_errors, explicit_tag_rejected)
 
 Test(spec_errors, dataset_needs_path)
 {
-    const char *m = spec_test_error("ds.yaml", OK_HEAD "dataset: mnist\n");
-    expect(m, 3, "ds.yaml:3:10:", "mnist", "needs a path");
+    const char *m = spec_test_error("ds.yaml", OK_HEAD "dataset: png\n");
+    expect(m, 3, "ds.yaml:3:10:", "png", "needs a path");
 }
 
 Test(spec_errors, dataset_name_with_suggestion)
