@@ -53,6 +53,16 @@ KB_API int kb_model_new(struct kb_model **out, int64_t in_c, int64_t in_h, int64
                         struct kb_error *err) KB_WUR;
 KB_API void kb_model_free(struct kb_model *m);
 
+/* Build a backbone plugin's network for a (C,H,W) input and `classes`
+ * outputs: kb_model_new, ops->build, kb_model_finish. `backbone` must be a
+ * KB_KIND_BACKBONE descriptor; `params` its resolved parameters (NULL: all
+ * defaults). Errors name the backbone. Weights are PyTorch-default init with
+ * seed 0 (call kb_model_init for another seed). */
+struct kb_plugin;
+KB_API int kb_model_build(struct kb_model **out, const struct kb_plugin *backbone,
+                          const struct kb_params *params, int64_t in_c, int64_t in_h,
+                          int64_t in_w, int64_t classes, struct kb_error *err) KB_WUR;
+
 /* Builders: return the new node id, or -1 (error kept for kb_model_finish). */
 KB_API int kb_model_conv2d(struct kb_model *m, int x, const char *name, int64_t out_c,
                            int64_t kernel, int64_t stride, int64_t pad, int64_t groups, bool bias);
@@ -86,6 +96,19 @@ KB_API size_t kb_model_param_count(const struct kb_model *m);
 /* Input and output shapes. */
 KB_API void kb_model_input_shape(const struct kb_model *m, int64_t *c, int64_t *h, int64_t *w);
 KB_API int64_t kb_model_classes(const struct kb_model *m);
+
+/* The flat parameter and gradient buffers the optimizer works on: every
+ * trainable tensor's data (and grad) lies inside [ptr, ptr + *count), at the
+ * same offset in both; buffers (running stats) lie after the trainable part
+ * of kb_model_params and are not counted. Valid after kb_model_finish. */
+KB_API float *kb_model_params(struct kb_model *m, size_t *count);
+KB_API float *kb_model_grads(struct kb_model *m, size_t *count);
+/* Name of the weight tensor of the layer producing the logits ("fc.weight"),
+ * and of the first conv/linear layer reading the input ("conv1.weight"); NULL
+ * if none. keybench forward reads the class count and input channels from
+ * these tensors of a weights file; transfer learning skips "<head layer>.*". */
+KB_API const char *kb_model_head_name(const struct kb_model *m);
+KB_API const char *kb_model_stem_name(const struct kb_model *m);
 
 /* Freeze (or unfreeze) every tensor whose name matches the fnmatch pattern. */
 KB_API size_t kb_model_freeze(struct kb_model *m, const char *pattern, bool frozen);
