@@ -1,6 +1,7 @@
 /* conv2d.c — 2-D convolution: im2col + cblas_sgemm, one image at a time,
  * images split statically across kb_nn_threads() threads (OpenBLAS runs
- * single-threaded inside each). 1×1 stride-1 unpadded convolutions skip
+ * single-threaded inside each). The forward and input-gradient products use
+ * the packing-free AVX-512 kernel of gemm_direct.c where the CPU has it. 1×1 stride-1 unpadded convolutions skip
  * im2col (the image already is the column matrix); depthwise convolutions
  * (G == C == K) use direct loops. kb_conv2d_*_ref are plain loops.
  *
@@ -74,9 +75,18 @@ static size_t wt_floats(const struct kb_conv2d_shape *s)
     return (size_t)s->k * (size_t)(s->c / s->groups) * (size_t)s->r * (size_t)s->s;
 }
 
+/* The dweight product runs transposed through kb_gemm_direct:
+ * dWᵀ (CRSg, Kg) += col (CRSg, PQ) · doutᵀ (PQ, Kg), per thread. */
+static bool dw_transposed(const struct kb_conv2d_shape *s)
+{
+    return !is_depthwise(s) && kb_gemm_direct_available();
+}
+
+/* Per thread: col | private dweight (or dWᵀ) | private dbias | doutᵀ (K, PQ) */
 static size_t per_thread(const struct kb_conv2d_shape *s)
 {
-    return col_floats(s) + wt_floats(s) + (size_t)s->k;
+    size_t dt = dw_transposed(s) ? (size_t)s->k * (size_t)s->p * (size_t)s->q : 0;
+    return col_floats(s) + wt_floats(s) + (size_t)s->k + dt;
 }
 
 static int threads_for(const struct kb_conv2d_shape *s)
@@ -163,6 +173,7 @@ struct conv_task {
     float *out, *dinp, *dweight, *dbias, *ws;
     const float *inp, *weight, *bias, *dout;
     const struct kb_conv2d_shape *s;
+    bool direct;   /* use kb_gemm_direct instead of cblas_sgemm */
 };
 
 static void forward_task(void *vctx, int tid, int nt)
@@ -198,11 +209,17 @@ static void forward_task(void *vctx, int tid, int nt)
                     o[(size_t)k * pq + i] = t->bias[k];
             beta = 1.0f;
         }
-        for (int64_t gi = 0; gi < g; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)kg, (int)pq, (int)crs,
-                        1.0f, t->weight + (size_t)(gi * kg * crs), (int)crs,
-                        cm + (size_t)(gi * crs) * pq, (int)pq, beta,
-                        o + (size_t)(gi * kg) * pq, (int)pq);
+        for (int64_t gi = 0; gi < g; gi++) {
+            const float *wg = t->weight + (size_t)(gi * kg * crs);
+            const float *bg = cm + (size_t)(gi * crs) * pq;
+            float *og = o + (size_t)(gi * kg) * pq;
+            if (t->direct)
+                kb_gemm_direct(kg, (int64_t)pq, crs, wg, crs, 1, bg, (ptrdiff_t)pq, og,
+                               (ptrdiff_t)pq, beta != 0.0f);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)kg, (int)pq,
+                            (int)crs, 1.0f, wg, (int)crs, bg, (int)pq, beta, og, (int)pq);
+        }
     }
 }
 
@@ -210,7 +227,7 @@ void kb_conv2d_forward(float *out, float *ws, const float *inp, const float *wei
                        const float *bias, const struct kb_conv2d_shape *s)
 {
     struct conv_task t = { .out = out, .ws = ws, .inp = inp, .weight = weight, .bias = bias,
-                           .s = s };
+                           .s = s, .direct = kb_gemm_direct_available() };
     kb_nn_parallel(forward_task, &t, threads_for(s));
 }
 
@@ -226,16 +243,17 @@ static void backward_task(void *vctx, int tid, int nt)
     int64_t crs = cg * s->r * s->s;
     float *col = t->ws + (size_t)tid * per_thread(s);
     float *dw = t->dweight, *db = t->dbias;
-    if (tid > 0) {   /* private accumulators, reduced by the caller in thread order */
-        float *priv = col + col_floats(s);
-        if (dw) {
-            dw = priv;
-            memset(dw, 0, wt_floats(s) * sizeof(float));
-        }
-        if (db) {
-            db = priv + wt_floats(s);
-            memset(db, 0, (size_t)s->k * sizeof(float));
-        }
+    float *priv = col + col_floats(s);
+    float *doutT = priv + wt_floats(s) + s->k;
+    bool transposed = dw && dw_transposed(s);
+    /* private accumulators, reduced by the caller in thread order */
+    if (dw && (tid > 0 || transposed)) {
+        dw = priv;
+        memset(dw, 0, wt_floats(s) * sizeof(float));
+    }
+    if (db && tid > 0) {
+        db = priv + wt_floats(s);
+        memset(db, 0, (size_t)s->k * sizeof(float));
     }
     for (int64_t n = lo; n < hi; n++) {
         const float *in = t->inp + (size_t)n * (size_t)s->c * hw;
@@ -264,6 +282,16 @@ static void backward_task(void *vctx, int tid, int nt)
                 kb_im2col(col, in, s->c, s->h, s->w, s->r, s->s, s->stride, s->pad, s->p, s->q);
                 cm = col;
             }
+            if (transposed) {
+                /* dWᵀ_g (CRSg, Kg) += col_g (CRSg, PQ) · doutᵀ_g (PQ, Kg) */
+                for (int64_t k = 0; k < s->k; k++)
+                    for (size_t i = 0; i < pq; i++)
+                        doutT[i * (size_t)s->k + (size_t)k] = d[(size_t)k * pq + i];
+                for (int64_t gi = 0; gi < g; gi++)
+                    kb_gemm_direct(crs, kg, (int64_t)pq, cm + (size_t)(gi * crs) * pq,
+                                   (ptrdiff_t)pq, 1, doutT + gi * kg, (ptrdiff_t)s->k,
+                                   dw + (size_t)(gi * kg * crs), (ptrdiff_t)kg, true);
+            } else
             /* dW_g (Kg, CRSg) += dout_g (Kg, PQ) · col_gᵀ (PQ, CRSg) */
             for (int64_t gi = 0; gi < g; gi++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kg, (int)crs, (int)pq,
@@ -274,7 +302,15 @@ static void backward_task(void *vctx, int tid, int nt)
         if (di) {
             /* dcol_g (CRSg, PQ) = W_gᵀ (CRSg, Kg) · dout_g (Kg, PQ), then col2im */
             for (int64_t gi = 0; gi < g; gi++) {
-                if (is_pointwise(s)) {
+                if (t->direct) {
+                    /* Wᵀ: element (i, k) of the (CRSg, Kg) matrix is W[k·CRSg + i] */
+                    bool pw = is_pointwise(s);
+                    kb_gemm_direct(crs, (int64_t)pq, kg, t->weight + (size_t)(gi * kg * crs), 1,
+                                   crs, d + (size_t)(gi * kg) * pq, (ptrdiff_t)pq,
+                                   pw ? di + (size_t)(gi * cg) * hw
+                                      : col + (size_t)(gi * crs) * pq,
+                                   (ptrdiff_t)pq, pw);
+                } else if (is_pointwise(s)) {
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)crs, (int)pq,
                                 (int)kg, 1.0f, t->weight + (size_t)(gi * kg * crs), (int)crs,
                                 d + (size_t)(gi * kg) * pq, (int)pq, 1.0f,
@@ -296,15 +332,27 @@ void kb_conv2d_backward(float *dinp, float *dweight, float *dbias, float *ws, co
                         const float *inp, const float *weight, const struct kb_conv2d_shape *s)
 {
     struct conv_task t = { .dinp = dinp, .dweight = dweight, .dbias = dbias, .ws = ws,
-                           .inp = inp, .weight = weight, .dout = dout, .s = s };
+                           .inp = inp, .weight = weight, .dout = dout, .s = s,
+                           .direct = kb_gemm_direct_available() };
     int nt = threads_for(s);
     kb_nn_parallel(backward_task, &t, nt);
     size_t nw = wt_floats(s);
-    for (int tid = 1; tid < nt; tid++) {
+    int64_t kg = s->k / s->groups, crs = (s->c / s->groups) * s->r * s->s;
+    bool transposed = dweight && dw_transposed(s);
+    for (int tid = transposed ? 0 : 1; tid < nt; tid++) {
         const float *priv = ws + (size_t)tid * per_thread(s) + col_floats(s);
-        if (dweight)
+        if (transposed) {   /* dWᵀ blocks (CRSg, Kg) per group */
+            for (int64_t gi = 0; gi < s->groups; gi++)
+                for (int64_t k = 0; k < kg; k++)
+                    for (int64_t i = 0; i < crs; i++)
+                        dweight[(size_t)((gi * kg + k) * crs + i)] +=
+                            priv[(size_t)(gi * kg * crs + i * kg + k)];
+        } else if (dweight && tid > 0) {
             for (size_t i = 0; i < nw; i++)
                 dweight[i] += priv[i];
+        }
+        if (tid == 0)
+            continue;
         if (dbias)
             for (int64_t k = 0; k < s->k; k++)
                 dbias[k] += priv[nw + (size_t)k];

@@ -8,6 +8,7 @@
 #ifndef KB_NN_INTERNAL_H
 #define KB_NN_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,15 @@ void kb_im2col(float *col, const float *inp, int64_t c, int64_t h, int64_t w, in
 /* dinp (C,H,W) += col2im(dcol (C·R·S, P·Q)). */
 void kb_col2im(float *dinp, const float *dcol, int64_t c, int64_t h, int64_t w, int64_t r,
                int64_t s, int64_t stride, int64_t pad, int64_t p, int64_t q);
+
+/* Packing-free AVX-512 GEMM (gemm_direct.c): C (M×N, ldc) = [C +] A·B with
+ * A(i,k) = a[i·ars + k·acs] and B (K×N, ldb) row-major. Only call it when
+ * kb_gemm_direct_available() (AVX-512F present and KEYBENCH_NN_GEMM is not
+ * "openblas"). */
+bool kb_gemm_direct_available(void);
+void kb_gemm_direct(int64_t m, int64_t n, int64_t k, const float *a, ptrdiff_t ars,
+                    ptrdiff_t acs, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                    bool accumulate);
 
 /* Run fn(ctx, tid, nt) for tid = 0..nt-1, tid 0 on the calling thread; returns
  * when all have finished. nt is clamped to [1, kb_nn_threads()]. Not reentrant:

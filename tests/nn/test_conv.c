@@ -90,6 +90,29 @@ Test(conv, blas_matches_reference_random_shapes)
     }
 }
 
+/* The same comparison on the OpenBLAS-only path (what CPUs without AVX-512
+ * run): KEYBENCH_NN_GEMM is read once per process, and each Criterion test
+ * runs in its own fresh process. */
+Test(conv, openblas_path_matches_reference)
+{
+    setenv("KEYBENCH_NN_GEMM", "openblas", 1);
+    struct tu_rng rng = { 4048 };
+    for (int it = 0; it < 20; it++) {
+        struct kb_conv2d_shape s = {0};
+        int64_t g = pick(&rng, 1, 2);
+        s.n = pick(&rng, 1, 4);
+        s.c = g * pick(&rng, 1, 3);
+        s.k = g * pick(&rng, 1, 3);
+        s.groups = g;
+        s.r = s.s = (int64_t[]){ 1, 3, 5 }[pick(&rng, 0, 2)];
+        s.stride = pick(&rng, 1, 2);
+        s.pad = pick(&rng, 0, s.r / 2);
+        s.h = pick(&rng, s.r, 11);
+        s.w = pick(&rng, s.s, 11);
+        compare_one(&rng, &s, it % 2 == 0, 1 + it % 2);
+    }
+}
+
 Test(conv, resnet_shapes_threads)
 {
     struct tu_rng rng = { 7 };
