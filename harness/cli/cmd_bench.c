@@ -57,7 +57,7 @@ static void usage(FILE *f)
             "  --json              one JSON object on stdout\n"
             "  --no-layers         skip the per-convolution timing\n"
             "  --no-sgemm          skip the cblas_sgemm probe\n"
-            "  -v                  print the model's layers\n");
+            "  -v                  print the layers and each convolution's own timing (stderr)\n");
 }
 
 static double now_s(void)
@@ -109,6 +109,7 @@ struct conv_layer {
     struct kb_conv2d_shape s;     /* n filled later */
     bool bias;
     uint64_t macs;                /* per image */
+    double fwd_s, train_s;        /* measured by time_convs, per call at the bench batch */
 };
 
 struct model_cost {
@@ -277,8 +278,8 @@ struct conv_timing {
     double fwd_s, train_s;
 };
 
-static int time_convs(struct conv_timing *ct, const struct model_cost *c, int64_t batch,
-                      int reps, bool train)
+static int time_convs(struct conv_timing *ct, struct model_cost *c, int64_t batch, int reps,
+                      bool train)
 {
     memset(ct, 0, sizeof *ct);
     struct kb_rng r;
@@ -316,16 +317,43 @@ static int time_convs(struct conv_timing *ct, const struct model_cost *c, int64_
                 }
                 double t2 = now_s();
                 if (k > 0) {
-                    ct->fwd_s += (t1 - t0) / reps;
-                    ct->train_s += (t2 - t0) / reps;
+                    c->convs[i].fwd_s += (t1 - t0) / reps;
+                    c->convs[i].train_s += (t2 - t0) / reps;
                 }
             }
         }
         free(in), free(out), free(w), free(ws), free(din), free(dw), free(db), free(bias);
         if (!ok)
             return -1;
+        ct->fwd_s += c->convs[i].fwd_s;
+        ct->train_s += c->convs[i].train_s;
     }
     return 0;
+}
+
+/* -v: one line per convolution with its own times and GFLOP/s. */
+static void print_convs(const struct model_cost *c, int64_t batch, bool train)
+{
+    fprintf(stderr, "%-22s %-28s %10s %8s %10s %8s\n", "conv", "C>K RxS/stride, PxQ, G",
+            "fwd ms", "GFLOP/s", train ? "fwd+bwd ms" : "", train ? "GFLOP/s" : "");
+    for (size_t i = 0; i < c->n_convs; i++) {
+        const struct conv_layer *L = &c->convs[i];
+        char shape[64];
+        struct kb_conv2d_shape s = L->s;
+        struct kb_error err = {0};
+        if (kb_conv2d_shape_finish(&s, &err) < 0)
+            s.p = s.q = 0;
+        snprintf(shape, sizeof shape, "%lld>%lld %lldx%lld/%lld, %lldx%lld, %lld", (long long)s.c,
+                 (long long)s.k, (long long)s.r, (long long)s.s, (long long)s.stride,
+                 (long long)s.p, (long long)s.q, (long long)s.groups);
+        double f = 2.0 * (double)L->macs * (double)batch;
+        fprintf(stderr, "%-22s %-28s %10.2f %8.1f", L->name, shape, 1e3 * L->fwd_s,
+                L->fwd_s > 0 ? f / L->fwd_s / 1e9 : 0.0);
+        if (train)
+            fprintf(stderr, " %10.2f %8.1f", 1e3 * L->train_s,
+                    L->train_s > 0 ? 3.0 * f / L->train_s / 1e9 : 0.0);
+        fprintf(stderr, "\n");
+    }
 }
 
 /* cblas_sgemm on an n×n square with `threads` OpenBLAS threads: GFLOP/s
@@ -574,6 +602,8 @@ int kb_cmd_bench(int argc, char **argv)
             conv_train = 3.0 * conv_flop * (double)o.batch / ct.train_s / 1e9;
         if (ct.fwd_s > 0)
             conv_infer = conv_flop * (double)o.batch / ct.fwd_s / 1e9;
+        if (verbose)
+            print_convs(&cost, o.batch, do_train);
     }
     double sg = sgemm ? sgemm_gflops(1024, (int)threads) : 0.0;
 
