@@ -190,3 +190,28 @@ Test(layers, dropout_rate_and_determinism)
     kb_dropout_forward(o, m1, x, N, 0.0f, &r);
     cr_assert(o[0] == 1 && m1[N - 1] == 1);
 }
+
+Test(layers, activations_threaded_large)
+{
+    enum { N = 200003 };   /* above the parallel threshold, not divisible by the threads */
+    float *x = tu_alloc(N), *y1 = tu_alloc(N), *y3 = tu_alloc(N), *d = tu_alloc(N);
+    float *g1 = tu_alloc(N), *g3 = tu_alloc(N);
+    struct tu_rng rng = { 17 };
+    tu_fill(&rng, x, N, -3, 3);
+    tu_fill(&rng, d, N, -1, 1);
+    kb_nn_set_threads(1);
+    kb_gelu_forward(y1, x, N);
+    kb_gelu_backward(g1, d, x, N);
+    kb_nn_set_threads(3);
+    kb_gelu_forward(y3, x, N);
+    kb_gelu_backward(g3, d, x, N);
+    cr_assert(memcmp(y1, y3, N * sizeof(float)) == 0);
+    cr_assert(memcmp(g1, g3, N * sizeof(float)) == 0);
+    NEAR(y3[N - 1], 0.5 * x[N - 1] * (1 + erf(x[N - 1] / sqrt(2.0))), 1e-5);
+    kb_relu_forward(y3, x, N);
+    memset(g3, 0, N * sizeof(float));
+    kb_relu_backward(g3, d, y3, N);
+    for (size_t i = 0; i < N; i++)
+        cr_assert(y3[i] == (x[i] > 0 ? x[i] : 0) && g3[i] == (x[i] > 0 ? d[i] : 0), "element %zu", i);
+    free(x); free(y1); free(y3); free(d); free(g1); free(g3);
+}

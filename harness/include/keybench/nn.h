@@ -36,7 +36,8 @@ extern "C" {
  * statically across n threads, each calling OpenBLAS single-threaded (this
  * also sets openblas_set_num_threads(1)); batch norm splits channels. Results
  * are bit-identical for a given n. Call it BEFORE sizing conv workspaces:
- * kb_conv2d_workspace grows with n. */
+ * kb_conv2d_workspace grows with n. The layers share one thread pool: call
+ * them from one thread at a time. */
 KB_API void kb_nn_set_threads(int n);
 KB_API int kb_nn_threads(void);
 
