@@ -4,6 +4,7 @@
 #include <cblas.h>
 
 #include <keybench/journal.h>
+#include <keybench/nn.h>
 #include "kb_config.h"
 #include "kb_vcs.h"
 
@@ -17,11 +18,12 @@ json_t *kb_provenance(void)
     const char *describe = KB_GIT_DESCRIBE;
     size_t len = strlen(describe);
     bool dirty = len > 6 && !strcmp(describe + len - 6, "-dirty");
-    return json_pack("{s:s, s:s, s:b, s:s, s:s, s:i}",
+    return json_pack("{s:s, s:s, s:b, s:s, s:s, s:i, s:i}",
                      "keybench_version", KB_VERSION,
                      "git", describe,
                      "git_dirty", dirty,
                      "compiler", KB_CC_VERSION,
                      "openblas", openblas_get_config(),
-                     "blas_threads", openblas_get_num_threads());
+                     "blas_threads", openblas_get_num_threads(),
+                     "engine_threads", kb_nn_threads());
 }

@@ -208,7 +208,8 @@ static const char *const fixed_cols[] = {
     "trials", "wall_s"
 };
 static const char *const prov_cols[] = {
-    "keybench_version", "git", "git_dirty", "compiler", "openblas", "blas_threads"
+    "keybench_version", "git", "git_dirty", "compiler", "openblas", "blas_threads",
+    "engine_threads"
 };
 
 static int write_results(const char *path, const json_t *recs, struct kb_error *err)

@@ -710,8 +710,10 @@ int kb_run(const struct kb_run_options *o, int *failed_cells, struct kb_error *e
     if (kb_registry_open(&reg, dirs, nd, err) < 0 || kb_spec_validate(spec, reg, err) < 0 ||
         kb_plan_expand(&plan, spec, err) < 0)
         goto out;
-    if (o->threads > 0)
-        kb_nn_set_threads(o->threads);
+    /* The engine's thread count (results are bit-identical for a given count;
+     * it is recorded in every record's provenance). Default: every online CPU. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    kb_nn_set_threads(o->threads > 0 ? o->threads : (int)(ncpu > 0 ? (ncpu < 64 ? ncpu : 64) : 1));
 
     const char *run_dir = o->run_dir ? o->run_dir : kb_spec_output(spec);
     char cache[4200], path[4200];
