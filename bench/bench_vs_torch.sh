@@ -120,7 +120,7 @@ def ratio(a, b):
 
 head = ["config", "mode", "keybench img/s", "PyTorch img/s", "ratio",
         "keybench RSS MiB", "PyTorch RSS MiB", "RSS ratio",
-        "conv GFLOP/s", "sgemm GFLOP/s", "conv/sgemm", "model GFLOP/s/sgemm"]
+        "conv GFLOP/s", "sgemm GFLOP/s", "conv/sgemm", "model GFLOP/s/sgemm", "conv share"]
 table = []
 core = ""
 for cfg, mode, kbs, ths in rows:
@@ -133,14 +133,17 @@ for cfg, mode, kbs, ths in rows:
     table.append([cfg, mode, f(kips), f(tips), f(ratio(kips, tips), "{:.2f}x"),
                   f(krss), f(trss), f(ratio(krss, trss), "{:.2f}"),
                   f(k.get("conv_gflop_s")), f(sg), f(k.get("conv_fraction_of_sgemm"), "{:.0%}"),
-                  f(k.get("achieved_fraction_of_sgemm"), "{:.0%}")])
+                  f(k.get("achieved_fraction_of_sgemm"), "{:.0%}"),
+                  f(ratio(k.get("conv_ms_per_iter"), k.get("ms_per_iter_median")), "{:.0%}")])
 w = [max(len(h), *(len(r[i]) for r in table)) if table else len(h) for i, h in enumerate(head)]
 line = lambda r: "  ".join(c.rjust(w[i]) if i > 1 else c.ljust(w[i]) for i, c in enumerate(r))
 print(line(head))
 for r in table:
     print(line(r))
 print(f"batch {batch}, {threads} threads; medians over the timed steps; OpenBLAS core {core or '?'}; "
-      "RSS ratio = keybench/PyTorch peak RSS (lower is better)")
+      "RSS ratio = keybench/PyTorch peak RSS (lower is better); conv GFLOP/s: keybench's "
+      "convolutions timed alone; model GFLOP/s: conv+linear FLOPs over the whole step; "
+      "conv share: the convolutions' time / keybench's step time")
 if md_path:
     with open(md_path, "w") as out:
         out.write("| " + " | ".join(head) + " |\n")

@@ -388,7 +388,8 @@ static double sgemm_gflops(int n, int threads)
 
 /* ------------------------------------------------------------------ output */
 
-static json_t *timing_json(const struct timing *t, double conv_gflops, double sgemm)
+static json_t *timing_json(const struct timing *t, double conv_gflops, double conv_s,
+                           double sgemm)
 {
     json_t *o = json_object();
     json_object_set_new(o, "iters_timed", json_integer(t->iters));
@@ -400,6 +401,7 @@ static json_t *timing_json(const struct timing *t, double conv_gflops, double sg
     json_object_set_new(o, "maxrss_mib", json_real(t->rss_mib));
     if (conv_gflops > 0) {
         json_object_set_new(o, "conv_gflop_s", json_real(conv_gflops));
+        json_object_set_new(o, "conv_ms_per_iter", json_real(1e3 * conv_s));
         if (sgemm > 0)
             json_object_set_new(o, "conv_fraction_of_sgemm", json_real(conv_gflops / sgemm));
     }
@@ -409,7 +411,7 @@ static json_t *timing_json(const struct timing *t, double conv_gflops, double sg
 }
 
 static void print_timing(const char *mode, const struct timing *t, double conv_gflops,
-                         double sgemm)
+                         double conv_s, double sgemm)
 {
     printf("%-6s %9.1f img/s (min %.1f, max %.1f, %lld steps)  %8.2f ms/iter  %7.2f GFLOP/s",
            mode, t->med, t->min, t->max, (long long)t->iters, t->ms_median, t->gflops);
@@ -420,7 +422,7 @@ static void print_timing(const char *mode, const struct timing *t, double conv_g
         printf("       convolutions alone: %.2f GFLOP/s", conv_gflops);
         if (sgemm > 0)
             printf(" (%.0f%% of sgemm)", 100.0 * conv_gflops / sgemm);
-        printf("\n");
+        printf(", %.2f ms of the %.2f ms step\n", 1e3 * conv_s, t->ms_median);
     }
 }
 
@@ -638,9 +640,9 @@ int kb_cmd_bench(int argc, char **argv)
         json_object_set_new(j, "openblas_core", json_string(openblas_get_corename()));
         json_object_set_new(j, "openblas_config", json_string(openblas_get_config()));
         if (tt.done)
-            json_object_set_new(j, "train", timing_json(&tt, conv_train, sg));
+            json_object_set_new(j, "train", timing_json(&tt, conv_train, ct.train_s, sg));
         if (ti.done)
-            json_object_set_new(j, "infer", timing_json(&ti, conv_infer, sg));
+            json_object_set_new(j, "infer", timing_json(&ti, conv_infer, ct.fwd_s, sg));
         char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
         json_decref(j);
         if (!s)
@@ -655,9 +657,9 @@ int kb_cmd_bench(int argc, char **argv)
                kb_model_param_count(m), fwd_flop / 1e6, conv_flop / 1e6,
                2.0 * (double)cost.linear_macs / 1e6, cost.n_convs);
         if (tt.done)
-            print_timing("train", &tt, conv_train, sg);
+            print_timing("train", &tt, conv_train, ct.train_s, sg);
         if (ti.done)
-            print_timing("infer", &ti, conv_infer, sg);
+            print_timing("infer", &ti, conv_infer, ct.fwd_s, sg);
         if (sg > 0)
             printf("cblas_sgemm 1024x1024x1024, %lld threads: %.1f GFLOP/s (OpenBLAS %s)\n",
                    (long long)threads, sg, openblas_get_corename());
