@@ -8,6 +8,9 @@
  * num_batches_tracked); gradients in a second allocation with the same offsets
  * for the trainable part.
  *
+ * Activation gradients share a few buffers ("slots") assigned by liveness
+ * at kb_model_finish (plan_grad_slots).
+ *
  * In place: a ReLU or an add may write into its (first) input's buffer when
  * that input has no other consumer and its own backward does not need its
  * output (everything but ReLU); this halves the activation memory of ResNets.
@@ -52,9 +55,11 @@ struct node {
     /* graph analysis (kb_model_finish) */
     int consumers;
     int inplace_of;          /* node whose buffer this node writes into, or -1 */
+    int grad_slot;           /* which shared gradient buffer holds dout */
+    bool zero_in[2];         /* zero in[k]'s dout before this node's backward */
     /* runtime */
     float *out;              /* (N, c, h, w); borrowed when inplace_of >= 0 */
-    float *dout;             /* (N, c, h, w) */
+    float *dout;             /* (N, c, h, w); borrowed from a gradient slot */
     float *aux;              /* bn: save_mean, save_invstd (2c); dropout: mask (N·c·h·w) */
     int32_t *argmax;         /* maxpool (N, c, h, w) */
 };
@@ -82,6 +87,10 @@ struct kb_model {
     float smoothing;
     bool have_loss;
     bool grads_alloc;
+    /* activation gradients: nodes share slots by liveness (kb_model_finish) */
+    size_t n_slots;
+    size_t *slot_size;       /* floats per image */
+    float **slots;
     struct kb_rng drop_rng;
 };
 
@@ -237,11 +246,14 @@ static void free_runtime(struct kb_model *m)
         struct node *n = &m->nodes[i];
         if (n->inplace_of < 0)
             free(n->out);
-        free(n->dout);
         free(n->aux);
         free(n->argmax);
         n->out = n->dout = n->aux = NULL;
         n->argmax = NULL;
+    }
+    for (size_t i = 0; i < m->n_slots && m->slots; i++) {
+        free(m->slots[i]);
+        m->slots[i] = NULL;
     }
     free(m->ws);
     free(m->probs);
@@ -268,6 +280,8 @@ void kb_model_free(struct kb_model *m)
     free(m->tensors);
     free(m->params);
     free(m->grads);
+    free(m->slots);
+    free(m->slot_size);
     kb_rng_wipe(&m->drop_rng);
     free(m);
 }
@@ -517,6 +531,68 @@ static bool needs_own_output(const struct node *n)
     return n->op == OP_RELU;
 }
 
+/* Assign activation-gradient buffers by liveness. Walking the nodes in
+ * reverse (the order of backward), a node's dout becomes live when the first
+ * of its consumers runs backward (that consumer zeroes it first) and dies
+ * once the node itself has run backward; dead buffers are reused, best fit by
+ * size. A ResNet needs a handful of buffers instead of one per node. */
+/* Give node x a free gradient slot: the smallest free one that fits, else
+ * the largest free one (grown), else a new one. */
+static void take_slot(struct kb_model *m, bool *busy, int x)
+{
+    size_t need = per_image(&m->nodes[x]);
+    int best = -1;
+    for (size_t s = 0; s < m->n_slots; s++) {
+        if (busy[s])
+            continue;
+        size_t have = m->slot_size[s];
+        if (best < 0) {
+            best = (int)s;
+            continue;
+        }
+        size_t bh = m->slot_size[best];
+        bool fits = have >= need, best_fits = bh >= need;
+        if ((fits && (!best_fits || have < bh)) || (!fits && !best_fits && have > bh))
+            best = (int)s;
+    }
+    if (best < 0)
+        best = (int)m->n_slots++;
+    if (m->slot_size[best] < need)
+        m->slot_size[best] = need;
+    busy[best] = true;
+    m->nodes[x].grad_slot = best;
+}
+
+static int plan_grad_slots(struct kb_model *m)
+{
+    size_t cap = m->n_nodes;
+    m->slot_size = calloc(cap, sizeof *m->slot_size);
+    m->slots = calloc(cap, sizeof *m->slots);
+    bool *busy = calloc(cap, sizeof *busy);
+    if (!m->slot_size || !m->slots || !busy) {
+        free(busy);
+        return -1;
+    }
+    for (size_t i = 0; i < m->n_nodes; i++)
+        m->nodes[i].grad_slot = -1;
+    m->n_slots = 0;
+    take_slot(m, busy, m->output);
+    for (size_t i = m->n_nodes - 1; i >= 1; i--) {
+        struct node *nd = &m->nodes[i];
+        for (int k = 0; k < 2; k++) {
+            int x = nd->in[k];
+            if (x < 0 || (k == 1 && x == nd->in[0]) || m->nodes[x].grad_slot >= 0)
+                continue;
+            take_slot(m, busy, x);
+            nd->zero_in[k] = true;
+        }
+        if (nd->grad_slot >= 0)
+            busy[nd->grad_slot] = false;
+    }
+    free(busy);
+    return 0;
+}
+
 int kb_model_finish(struct kb_model *m, int output, struct kb_error *err)
 {
     if (m->failed)
@@ -552,6 +628,8 @@ int kb_model_finish(struct kb_model *m, int output, struct kb_error *err)
          * x's backward does not need it; n itself needs only its output (relu) or nothing (add) */
         n->inplace_of = x;
     }
+    if (plan_grad_slots(m) < 0)
+        return kb_error_set(err, "model: out of memory planning gradient buffers");
     /* parameter layout: trainable first, then buffers */
     size_t total = 0, trainable = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
@@ -791,11 +869,14 @@ static int ensure_grads(struct kb_model *m)
     if (m->grads_alloc)
         return 0;
     size_t nb = (size_t)m->cap_batch;
-    for (size_t i = 0; i < m->n_nodes; i++) {
-        struct node *nd = &m->nodes[i];
-        nd->dout = malloc(nb * per_image(nd) * sizeof(float));
-        if (!nd->dout)
+    for (size_t i = 0; i < m->n_slots; i++) {
+        m->slots[i] = malloc(nb * m->slot_size[i] * sizeof(float));
+        if (!m->slots[i])
             return -1;
+    }
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        int g = m->nodes[i].grad_slot;
+        m->nodes[i].dout = g >= 0 ? m->slots[g] : NULL;   /* NULL: feeds nothing */
     }
     m->grads_alloc = true;
     return 0;
@@ -944,9 +1025,8 @@ void kb_model_backward(struct kb_model *m, const float *dlogits, float *dinput)
         return;
     int64_t n = m->batch;
     size_t nb = (size_t)n;
-    for (size_t i = 0; i < m->n_nodes; i++)
-        memset(m->nodes[i].dout, 0, nb * per_image(&m->nodes[i]) * sizeof(float));
     struct node *on = &m->nodes[m->output];
+    memset(on->dout, 0, nb * per_image(on) * sizeof(float));
     if (dlogits)
         memcpy(on->dout, dlogits, nb * per_image(on) * sizeof(float));
     else
@@ -955,6 +1035,13 @@ void kb_model_backward(struct kb_model *m, const float *dlogits, float *dinput)
         struct node *nd = &m->nodes[i];
         struct node *a = &m->nodes[nd->in[0]];
         /* no gradient into the input node unless asked for */
+        for (int k = 0; k < 2; k++)
+            if (nd->zero_in[k]) {
+                struct node *src = &m->nodes[nd->in[k]];
+                memset(src->dout, 0, nb * per_image(src) * sizeof(float));
+            }
+        if (!nd->dout)
+            continue;   /* a dead branch: nothing reaches the logits through it */
         float *da = (nd->in[0] == 0 && !dinput) ? NULL : a->dout;
         size_t cnt = nb * per_image(nd);
         switch (nd->op) {
@@ -1033,8 +1120,10 @@ void kb_model_backward(struct kb_model *m, const float *dlogits, float *dinput)
             break;
         }
     }
-    if (dinput)
+    if (dinput && m->nodes[0].dout)
         memcpy(dinput, m->nodes[0].dout, nb * per_image(&m->nodes[0]) * sizeof(float));
+    else if (dinput)
+        memset(dinput, 0, nb * per_image(&m->nodes[0]) * sizeof(float));
 }
 
 /* ------------------------------------------------------------------ print */

@@ -228,6 +228,27 @@ Test(model, batch_growth)
     kb_model_free(m);
 }
 
+/* A branch that does not reach the logits gets no gradient buffer and no
+ * gradient; the rest of the network still trains. */
+Test(model, dead_branch)
+{
+    struct kb_model *m;
+    struct kb_error err = {0};
+    cr_assert_eq(kb_model_new(&m, 1, 4, 4, &err), 0);
+    int x = kb_model_conv2d(m, 0, "used", 2, 3, 1, 1, 1, true);
+    int dead = kb_model_conv2d(m, 0, "dead", 2, 3, 1, 1, 1, true);
+    dead = kb_model_relu(m, dead);
+    x = kb_model_gap(m, x);
+    x = kb_model_linear(m, x, "fc", 2, true);
+    cr_assert_eq(kb_model_finish(m, x, &err), 0, "%s", err.msg);
+    fd_randomize(m, 2);
+    int bad = fd_check_model(m, 2, false, 3, 10, 4, "dead branch");
+    cr_assert_eq(bad, 0);
+    for (size_t i = 0; i < 18; i++)
+        cr_assert_eq(kb_model_find(m, "dead.weight")->grad[i], 0.0f);
+    kb_model_free(m);
+}
+
 Test(model, train_mode_updates_running_stats)
 {
     struct kb_model *m = tiny_net(1, 4, 4, 2, 0.0f);
