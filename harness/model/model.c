@@ -78,6 +78,7 @@ struct kb_model {
     float *grads;            /* trainable part only */
     /* runtime */
     int64_t cap_batch;       /* buffers sized for this many images */
+    int ws_threads;          /* the conv workspace was sized for this kb_nn_threads() */
     int64_t batch;           /* images of the last forward */
     bool training;           /* mode of the last forward */
     float *ws;               /* conv workspace */
@@ -812,8 +813,12 @@ const char *kb_model_stem_name(const struct kb_model *m)
 
 static int ensure_batch(struct kb_model *m, int64_t n)
 {
-    if (n <= m->cap_batch)
+    /* the conv workspace grows with the engine's thread count: size again
+     * when kb_nn_set_threads changed it since */
+    if (n <= m->cap_batch && m->ws_threads == kb_nn_threads())
         return 0;
+    if (n < m->cap_batch)
+        n = m->cap_batch;
     free_runtime(m);
     size_t nb = (size_t)n;
     size_t ws = 0;
@@ -858,6 +863,7 @@ static int ensure_batch(struct kb_model *m, int64_t n)
         goto oom;
     m->ws_size = ws;
     m->cap_batch = n;
+    m->ws_threads = kb_nn_threads();
     return 0;
 oom:
     free_runtime(m);

@@ -519,11 +519,18 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
             /* transfer: a head of another class count is skipped and stays fresh */
             kb_model_init(model, 0);
             if (kb_model_load(model, weights, NULL, err) < 0) {
+                /* e.g. ImageNet weights for a 10-class model: skip the head */
+                char head[256];
+                const char *hn = kb_model_head_name(model);
+                snprintf(head, sizeof head, "%s", hn ? hn : "fc.weight");
+                char *dot = strrchr(head, '.');
+                if (dot)
+                    strcpy(dot, ".*");
                 struct kb_error e2 = {0};
-                if (kb_model_load(model, weights, "fc.*", &e2) < 0)
+                if (kb_model_load(model, weights, head, &e2) < 0)
                     goto out; /* report the strict error */
-                progress_line(&r->pr, "cell %s: loaded %s without its classifier head (fc.*)",
-                              kb_cell_name(c), weights);
+                progress_line(&r->pr, "cell %s: loaded %s without its classifier head (%s)",
+                              kb_cell_name(c), weights, head);
             }
         } else {
             kb_model_init(model, 0);

@@ -9,6 +9,8 @@
 
 #include <criterion/criterion.h>
 #include <keybench/model.h>
+#include <keybench/nn.h>
+#include <keybench/rng.h>
 #include <keybench/safetensors.h>
 
 #include "fd.h"
@@ -455,4 +457,32 @@ Test(model, skip_pattern_transfer, .init = mk_tmp, .fini = rm_tmp)
                         kb_model_find(src, "bn1.running_var")->data, 2 * sizeof(float)), 0);
     kb_model_free(src);
     kb_model_free(dst);
+}
+
+/* The conv workspace grows with the engine's thread count: a model built at
+ * one thread count keeps working (and gives the same logits) after
+ * kb_nn_set_threads raises it. Under ASan an unresized workspace overflows. */
+Test(model, thread_count_change_resizes_workspace)
+{
+    kb_nn_set_threads(1);
+    struct kb_model *m = tiny_net(3, 6, 5, 4, 0.0f);
+    fd_randomize(m, 4);
+    float x[8 * 3 * 6 * 5];
+    struct kb_rng g;
+    kb_rng_init_seed(&g, 11, "x");
+    fd_fill(x, sizeof x / sizeof x[0], -1, 1, &g);
+    float a[8 * 4], b[8 * 4];
+    memcpy(a, kb_model_forward(m, x, 8, false), sizeof a);
+    kb_nn_set_threads(4);
+    memcpy(b, kb_model_forward(m, x, 8, false), sizeof b);
+    for (int k = 0; k < 8 * 4; k++)
+        cr_assert_float_eq(a[k], b[k], 1e-5f);
+    /* and a training step at the new count (backward uses the workspace too) */
+    int32_t y[8] = { 0, 1, 2, 3, 0, 1, 2, 3 };
+    cr_assert_not_null(kb_model_forward(m, x, 8, true));
+    kb_model_loss(m, y, 0.0f);
+    kb_model_zero_grad(m);
+    kb_model_backward(m, NULL, NULL);
+    kb_nn_set_threads(1);
+    kb_model_free(m);
 }
