@@ -4,7 +4,9 @@
  *     uint8_t *master = kb_secret_alloc();          // sodium_malloc'd, locked
  *     if (kb_secret_load(master, "lab.key", &err) < 0) ...
  *     uint8_t *cell = kb_secret_alloc();
- *     kb_secret_derive(cell, master, "{\"transform\":\"ffx\",\"block_size\":4,\"seed\":0}");
+ *     // the context is kb_key_context() (keybench/keys.h), e.g.
+ *     // {"transform":"ffx","params":{"bits":"fixed","block_size":4},"seed":0}
+ *     kb_key_derive(cell, master, "ffx", params, 0, &err);
  *     ... transform->key_make(state, key, cell) ...
  *     kb_secret_free(cell); kb_secret_free(master);  // wiped
  *
