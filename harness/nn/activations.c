@@ -2,6 +2,7 @@
  * split into contiguous chunks across kb_nn_threads() (elementwise: the
  * result does not depend on the split). */
 #include <math.h>
+#include <string.h>
 
 #include <keybench/nn.h>
 
@@ -23,18 +24,57 @@ struct act_task {
 #define KB_SQRT1_2 0.70710678118654752440f
 #define KB_INV_SQRT_2PI 0.39894228040143267794f
 
+/* ReLU on 4 floats at a time (SSE2, the baseline) with GCC vector extensions: branchless (the
+ * scalar `x > 0 ? x : 0` compiled to a data-dependent branch that mispredicts
+ * half the time on activations) and vectorised at -O2 (GCC's default
+ * "very cheap" cost model does not vectorise loops of unknown length, and
+ * in-place use forbids restrict). Loads and stores go through memcpy, so any
+ * alignment and exact aliasing (dst == a) are fine. The results are the
+ * scalar ones bit for bit: x > 0 keeps x, anything else (NaN, ±0) gives +0,
+ * and the backward adds the same +0 or dout. */
+typedef float kb_v4f __attribute__((vector_size(16)));
+typedef int32_t kb_v4i __attribute__((vector_size(16)));
+
+static void relu_fwd(float *dst, const float *a, size_t lo, size_t hi)
+{
+    const kb_v4f zero = { 0 };
+    size_t i = lo;
+    for (; i + 4 <= hi; i += 4) {
+        kb_v4f x;
+        memcpy(&x, a + i, sizeof x);
+        kb_v4f r = (kb_v4f)((kb_v4i)x & (x > zero));
+        memcpy(dst + i, &r, sizeof r);
+    }
+    for (; i < hi; i++)
+        dst[i] = a[i] > 0.0f ? a[i] : 0.0f;
+}
+
+static void relu_bwd(float *dst, const float *dout, const float *out, size_t lo, size_t hi)
+{
+    const kb_v4f zero = { 0 };
+    size_t i = lo;
+    for (; i + 4 <= hi; i += 4) {
+        kb_v4f d, g, o;
+        memcpy(&d, dst + i, sizeof d);
+        memcpy(&g, dout + i, sizeof g);
+        memcpy(&o, out + i, sizeof o);
+        d += (kb_v4f)((kb_v4i)g & (o > zero));
+        memcpy(dst + i, &d, sizeof d);
+    }
+    for (; i < hi; i++)
+        dst[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
 static void act_range(const struct act_task *t, size_t lo, size_t hi)
 {
     float *dst = t->dst;
     const float *a = t->a, *b = t->b;
     switch (t->op) {
     case RELU_F:
-        for (size_t i = lo; i < hi; i++)
-            dst[i] = a[i] > 0.0f ? a[i] : 0.0f;
+        relu_fwd(dst, a, lo, hi);
         break;
     case RELU_B:
-        for (size_t i = lo; i < hi; i++)
-            dst[i] += b[i] > 0.0f ? a[i] : 0.0f;
+        relu_bwd(dst, a, b, lo, hi);
         break;
     case GELU_F:
         for (size_t i = lo; i < hi; i++) {
