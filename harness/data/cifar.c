@@ -105,7 +105,7 @@ int kb_dataset_load_cifar(struct kb_dataset *ds, const char *const *paths, size_
         bufs[f] = NULL;
     }
     ds->n_classes = n_classes;
-    if (kb_dataset_default_names(ds, paths[0], err) < 0) {
+    if (kb_dataset_default_names(ds, n_classes, paths[0], err) < 0) {
         kb_dataset_free(ds);
         goto out;
     }

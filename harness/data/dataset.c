@@ -70,22 +70,24 @@ int kb_dataset_alloc_raw(struct kb_dataset *ds, uint32_t n, uint32_t h, uint32_t
     return 0;
 }
 
-int kb_dataset_default_names(struct kb_dataset *ds, const char *what, struct kb_error *err)
+int kb_dataset_default_names(struct kb_dataset *ds, uint32_t n_classes, const char *what,
+                             struct kb_error *err)
 {
-    char **names = calloc(ds->n_classes ? ds->n_classes : 1, sizeof *names);
+    char **names = calloc(n_classes ? n_classes : 1, sizeof *names);
     if (!names)
-        return kb_error_set(err, "%s: out of memory for %u class names", what, ds->n_classes);
-    for (uint32_t k = 0; k < ds->n_classes; k++) {
+        return kb_error_set(err, "%s: out of memory for %u class names", what, n_classes);
+    for (uint32_t k = 0; k < n_classes; k++) {
         char buf[16];
         snprintf(buf, sizeof buf, "%u", k);
         names[k] = strdup(buf);
         if (!names[k]) {
-            free_names(names, ds->n_classes);
+            free_names(names, n_classes);
             return kb_error_set(err, "%s: out of memory for class names", what);
         }
     }
-    free_names(ds->class_names, ds->n_classes);
+    free_names(ds->class_names, ds->n_classes);  /* the old array has the old count */
     ds->class_names = names;
+    ds->n_classes = n_classes;
     return 0;
 }
 
@@ -100,7 +102,7 @@ int kb_dataset_alloc(struct kb_dataset *ds, uint32_t n, uint32_t h, uint32_t w, 
     memset(ds->images, 0, (size_t)n * h * w * c);
     memset(ds->labels, 0, (size_t)n * sizeof *ds->labels);
     ds->n_classes = n_classes;
-    if (kb_dataset_default_names(ds, "dataset", err) < 0) {
+    if (kb_dataset_default_names(ds, n_classes, "dataset", err) < 0) {
         kb_dataset_free(ds);
         return -1;
     }
@@ -313,9 +315,8 @@ static int open_idx(struct kb_dataset *train, struct kb_dataset *test, const cha
     if (!n_classes && train->n_classes != test->n_classes) {
         /* Inferred class counts: use the larger for both. */
         uint32_t k = train->n_classes > test->n_classes ? train->n_classes : test->n_classes;
-        train->n_classes = test->n_classes = k;
-        if (kb_dataset_default_names(train, tl, err) < 0 ||
-            kb_dataset_default_names(test, vl, err) < 0)
+        if (kb_dataset_default_names(train, k, tl, err) < 0 ||
+            kb_dataset_default_names(test, k, vl, err) < 0)
             return -1;
     }
     return 0;

@@ -8,7 +8,9 @@
  * names are left 0/NULL. `what` names the file for the error. */
 int kb_dataset_alloc_raw(struct kb_dataset *ds, uint32_t n, uint32_t h, uint32_t w, uint32_t c,
                          const char *what, struct kb_error *err);
-/* Class names "0".."n_classes-1" (replacing any). */
-int kb_dataset_default_names(struct kb_dataset *ds, const char *what, struct kb_error *err);
+/* Class names "0".."n_classes-1", replacing any (freed with the old
+ * ds->n_classes), and ds->n_classes := n_classes. */
+int kb_dataset_default_names(struct kb_dataset *ds, uint32_t n_classes, const char *what,
+                             struct kb_error *err);
 
 #endif

@@ -169,7 +169,7 @@ int kb_dataset_load_idx(struct kb_dataset *ds, const char *images_path, const ch
     if (load_images(ds, images_path, err) < 0)
         return -1;
     if (load_labels(ds, labels_path, images_path, n_classes, err) < 0 ||
-        kb_dataset_default_names(ds, labels_path, err) < 0) {
+        kb_dataset_default_names(ds, ds->n_classes, labels_path, err) < 0) {
         kb_dataset_free(ds);
         return -1;
     }

@@ -321,3 +321,27 @@ Test(idx, corrupt_deflate_data)
     cr_assert_null(ds.images);
     free(im), free(lb), free(pg), free(gzb), free(pi), free(pl);
 }
+
+/* `idx` infers the class count; when train and test disagree (test holds only
+ * labels 0 and 1) both get the larger count and names "0".."9". Replacing the
+ * smaller set's names once freed the old array with the new count (ASan). */
+Test(idx, inferred_class_counts_differ_between_train_and_test)
+{
+    size_t a, b, c, d;
+    uint8_t *ti = td_idx_images(&a, 30, 4, 4), *tl = td_idx_labels(&b, 30, 10);
+    uint8_t *vi = td_idx_images(&c, 6, 4, 4), *vl = td_idx_labels(&d, 6, 2);
+    free(td_write(dir, "train-images-idx3-ubyte", ti, a));
+    free(td_write(dir, "train-labels-idx1-ubyte", tl, b));
+    free(td_write(dir, "t10k-images-idx3-ubyte", vi, c));
+    free(td_write(dir, "t10k-labels-idx1-ubyte", vl, d));
+    struct kb_dataset tr = {0}, te = {0};
+    struct kb_error err = {0};
+    cr_assert_eq(kb_dataset_open(&tr, &te, "idx", dir, &err), 0, "%s", err.msg);
+    cr_assert_eq(tr.n_classes, 10);
+    cr_assert_eq(te.n_classes, 10);
+    cr_assert_str_eq(te.class_names[9], "9");
+    cr_assert_str_eq(te.class_names[1], "1");
+    kb_dataset_free(&tr);
+    kb_dataset_free(&te);
+    free(ti), free(tl), free(vi), free(vl);
+}
