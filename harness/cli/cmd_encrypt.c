@@ -243,9 +243,9 @@ static int xform_open(struct xform *x, const struct xopts *o, const struct kb_im
         return x->context ? -1 : kb_error_set(err, "out of memory");
     }
     x->ops->key_make(x->state, x->key, cell);
+    kb_key_fingerprint(x->fingerprint, master, x->key, x->key_size);
     kb_secret_free(master);
     kb_secret_free(cell);
-    kb_fingerprint(x->fingerprint, x->key, x->key_size);
     fprintf(stderr, "keybench %s: %s %ux%ux%u, key fingerprint %s, context %s\n", o->cmd,
             o->transform, shape->h, shape->w, shape->c, x->fingerprint, x->context);
     return 0;

@@ -285,7 +285,7 @@ static int render_column(struct column *col, struct column *wrong, const struct 
     }
     ops->key_make(state, key, cell);
     char fp[KB_FINGERPRINT_CHARS + 1];
-    kb_fingerprint(fp, key, ks);
+    kb_key_fingerprint(fp, master ? master : cell, key, ks);
     snprintf(col->label, sizeof col->label, "%s (key %s)", p->name, fp);
     ops->encrypt(state, key, y, pixels, n);
     for (size_t i = 0; i < total; i++)

@@ -125,3 +125,18 @@ void kb_fingerprint(char out[KB_FINGERPRINT_CHARS + 1], const void *data, size_t
     crypto_generichash_final(&st, h, sizeof h);
     sodium_bin2hex(out, KB_FINGERPRINT_CHARS + 1, h, KB_FINGERPRINT_CHARS / 2);
 }
+
+void kb_key_fingerprint(char out[KB_FINGERPRINT_CHARS + 1], const uint8_t secret[KB_SECRET_BYTES],
+                        const void *key, size_t size)
+{
+    static const char label[] = "keybench.key-fingerprint.v1";
+    uint8_t h[crypto_generichash_BYTES_MIN];
+    ensure_sodium();
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, secret, KB_SECRET_BYTES, sizeof h);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label);
+    crypto_generichash_update(&st, key, size);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_memzero(&st, sizeof st);
+    sodium_bin2hex(out, KB_FINGERPRINT_CHARS + 1, h, KB_FINGERPRINT_CHARS / 2);
+}

@@ -479,7 +479,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         goto out;
     tops->key_make(tstate, key, secret);
     char fp[KB_FINGERPRINT_CHARS + 1];
-    kb_fingerprint(fp, key, ksize);
+    kb_key_fingerprint(fp, r->master, key, ksize);
     json_object_set_new(cc->base, "key_fingerprint", json_string(fp));
     json_object_set_new(cc->base, "keyspace_bits", json_real(tops->keyspace_bits(tstate)));
 

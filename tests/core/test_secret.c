@@ -104,3 +104,21 @@ Test(secret, alloc_free)
     kb_secret_free(s);
     kb_secret_free(NULL);
 }
+
+Test(secret, key_fingerprint_is_keyed_by_the_master)
+{
+    uint8_t m1[32], m2[32], key[16];
+    memset(m1, 1, sizeof m1);
+    memset(m2, 2, sizeof m2);
+    memset(key, 0x5a, sizeof key);
+    char a[KB_FINGERPRINT_CHARS + 1], b[KB_FINGERPRINT_CHARS + 1], c[KB_FINGERPRINT_CHARS + 1],
+        plain[KB_FINGERPRINT_CHARS + 1];
+    kb_key_fingerprint(a, m1, key, sizeof key);
+    kb_key_fingerprint(b, m1, key, sizeof key);
+    kb_key_fingerprint(c, m2, key, sizeof key);
+    kb_fingerprint(plain, key, sizeof key);
+    cr_assert_str_eq(a, b, "stable for one master");
+    cr_assert_str_neq(a, c, "another master gives another fingerprint");
+    cr_assert_str_neq(a, plain, "not the unkeyed hash anyone could recompute");
+    cr_assert_eq(strlen(a), KB_FINGERPRINT_CHARS);
+}

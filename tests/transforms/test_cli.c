@@ -144,7 +144,7 @@ Test(cli, safetensors_ffx_matches_the_library)
     cr_assert_eq(kb_key_derive(cell, m, "ffx", t.params, 0, &err), 0);
     uint8_t *key = tx_key_from(&t, cell);
     char fp[KB_FINGERPRINT_CHARS + 1];
-    kb_fingerprint(fp, key, t.ops->key_size(t.state));
+    kb_key_fingerprint(fp, m, key, t.ops->key_size(t.state));
     cr_assert(strstr(errtxt, fp), "fingerprint %s not in: %s", fp, errtxt);
 
     uint8_t px[2 * 3072];

@@ -51,9 +51,20 @@ KB_API void kb_secret_random(uint8_t out[KB_SECRET_BYTES]);
 KB_API void kb_secret_derive(uint8_t out[KB_SECRET_BYTES], const uint8_t master[KB_SECRET_BYTES],
                              const char *context);
 
-/* Short public fingerprint of key material: the first 8 bytes of
- * BLAKE2b("keybench.fingerprint.v1\0" || data) in hex. `out` holds 17 chars. */
+/* Short public fingerprint of HIGH-ENTROPY material (a 32-byte master secret):
+ * the first 8 bytes of BLAKE2b("keybench.fingerprint.v1\0" || data) in hex.
+ * `out` holds 17 chars. Never use it on a transform key: a plain hash of a
+ * key from a small key space (negpos at M=4 on gray images: 11,440 keys) can
+ * be brute-forced offline. Use kb_key_fingerprint. */
 KB_API void kb_fingerprint(char out[KB_FINGERPRINT_CHARS + 1], const void *data, size_t size);
+
+/* Fingerprint of a transform key, keyed by the secret it was derived from
+ * (the master, or the random secret of a wrong key): the first 8 bytes of
+ * BLAKE2b-MAC(key = secret, "keybench.key-fingerprint.v1\0" || key bytes) in
+ * hex. Stable for one master secret; without it, useless for testing guesses. */
+KB_API void kb_key_fingerprint(char out[KB_FINGERPRINT_CHARS + 1],
+                               const uint8_t secret[KB_SECRET_BYTES], const void *key,
+                               size_t size);
 
 #ifdef __cplusplus
 }
