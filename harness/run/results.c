@@ -27,6 +27,10 @@ static int condition_rank(const char *c)
 static int cmp_records(const void *a, const void *b)
 {
     const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t rx = json_integer_value(json_object_get(x, "run_index"));
+    json_int_t ry = json_integer_value(json_object_get(y, "run_index"));
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
     int c = strcmp(str_of(x, "cell_name"), str_of(y, "cell_name"));
     if (c)
         return c;
@@ -38,6 +42,27 @@ static int cmp_records(const void *a, const void *b)
     if ((c = strcmp(str_of(x, "metric"), str_of(y, "metric"))))
         return c;
     return strcmp(str_of(x, "class"), str_of(y, "class"));
+}
+
+/* The cell ids of RUN/plan.json (the plan of the latest run into RUN), or NULL
+ * when there is none (then every cell of the journals counts). */
+static json_t *plan_cells(const char *run_dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/plan.json", run_dir);
+    json_t *plan = json_load_file(path, 0, NULL);
+    if (!plan)
+        return NULL;
+    json_t *set = json_object();
+    size_t i;
+    json_t *cell;
+    json_array_foreach(json_object_get(plan, "cells"), i, cell) {
+        const char *id = json_string_value(json_object_get(cell, "id"));
+        if (id)
+            json_object_set_new(set, id, json_true());
+    }
+    json_decref(plan);
+    return set;
 }
 
 int kb_results_collect(json_t **out, const char *const *run_dirs, size_t n_runs,
@@ -60,11 +85,15 @@ int kb_results_collect(json_t **out, const char *const *run_dirs, size_t n_runs,
             json_decref(byk), json_decref(keys);
             return kb_error_set(err, "%s: cannot list journals", run_dirs[r]);
         }
+        /* a journal also holds cells of earlier plans run into the same
+         * directory (the spec changed since): only the current plan counts */
+        json_t *current = plan_cells(run_dirs[r]);
         for (size_t i = 0; i < g.gl_pathc; i++) {
             json_t *recs;
             bool trunc = false;
             if (kb_journal_read(&recs, g.gl_pathv[i], &trunc, err) < 0) {
                 globfree(&g);
+                json_decref(current);
                 json_decref(byk), json_decref(keys);
                 return -1;
             }
@@ -76,19 +105,37 @@ int kb_results_collect(json_t **out, const char *const *run_dirs, size_t n_runs,
             json_array_foreach(recs, j, rec) {
                 if (strcmp(str_of(rec, "type"), "measurement"))
                     continue;
-                char key[1024];
-                snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s", str_of(rec, "cell"),
-                         str_of(rec, "condition"), str_of(rec, "metric"), str_of(rec, "class"));
+                if (current && !json_object_get(current, str_of(rec, "cell")))
+                    continue;
+                json_object_set_new(rec, "run_index", json_integer((json_int_t)r));
+                json_object_set_new(rec, "run_dir", json_string(run_dirs[r]));
+                /* the last record of a run × cell × condition × metric × class wins
+                 * (a cell re-evaluated after a kill measures the same again) */
+                char *key = NULL;
+                if (asprintf(&key, "%zu\x1f%s\x1f%s\x1f%s\x1f%s", r, str_of(rec, "cell"),
+                             str_of(rec, "condition"), str_of(rec, "metric"),
+                             str_of(rec, "class")) < 0) {
+                    globfree(&g);
+                    json_decref(recs), json_decref(current);
+                    json_decref(byk), json_decref(keys);
+                    return kb_error_set(err, "out of memory");
+                }
                 if (!json_object_get(byk, key))
                     json_array_append_new(keys, json_string(key));
                 json_object_set(byk, key, rec);
+                free(key);
             }
             json_decref(recs);
         }
+        json_decref(current);
         globfree(&g);
     }
     size_t n = json_array_size(keys);
     json_t **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        json_decref(byk), json_decref(keys);
+        return kb_error_set(err, "out of memory");
+    }
     for (size_t i = 0; i < n; i++)
         v[i] = json_object_get(byk, json_string_value(json_array_get(keys, i)));
     qsort(v, n, sizeof *v, cmp_records);
@@ -203,7 +250,7 @@ static json_t *axis_union(const json_t *recs)
 }
 
 static const char *const fixed_cols[] = {
-    "cell", "cell_name", "dataset", "backbone", "transform", "seed", "key_fingerprint",
+    "run_dir", "cell", "cell_name", "dataset", "backbone", "transform", "seed", "key_fingerprint",
     "condition", "metric", "class", "value", "n", "ci_low", "ci_high", "std", "min", "max",
     "trials", "wall_s"
 };
@@ -261,7 +308,8 @@ static int write_results(const char *path, const json_t *recs, struct kb_error *
 /* ------------------------------------------------------------------ summary (wide) */
 
 struct row {
-    const char *cell, *name, *transform;
+    json_int_t run;
+    const char *run_dir, *cell, *name, *transform;
     char peer[2048];        /* the cell's axes without transform.*: finds its unprotected twin */
     double correct, plain, wrong, wrong_std;
     const json_t *axes;
@@ -290,19 +338,29 @@ static size_t build_rows(struct row **out, const json_t *recs)
 {
     size_t cap = 16, n = 0;
     struct row *rows = calloc(cap, sizeof *rows);
+    if (!rows) {
+        *out = NULL;
+        return 0;
+    }
     size_t i;
     json_t *rec;
     json_array_foreach(recs, i, rec) {
         const char *cell = str_of(rec, "cell");
+        json_int_t run = json_integer_value(json_object_get(rec, "run_index"));
         size_t j = 0;
-        while (j < n && strcmp(rows[j].cell, cell))
+        while (j < n && (rows[j].run != run || strcmp(rows[j].cell, cell)))
             j++;
         if (j == n) {
             if (n == cap) {
+                struct row *more = realloc(rows, 2 * cap * sizeof *rows);
+                if (!more)
+                    break;
+                rows = more;
                 cap *= 2;
-                rows = realloc(rows, cap * sizeof *rows);
             }
             memset(&rows[n], 0, sizeof rows[n]);
+            rows[n].run = run;
+            rows[n].run_dir = str_of(rec, "run_dir");
             rows[n].cell = cell;
             rows[n].name = str_of(rec, "cell_name");
             rows[n].transform = str_of(rec, "transform");
@@ -328,12 +386,20 @@ static size_t build_rows(struct row **out, const json_t *recs)
     return n;
 }
 
+/* The correct-key accuracy of the `none` cell of the same run that shares every
+ * other axis value; NaN when there is none, or several that disagree. */
 static double unprotected_of(const struct row *rows, size_t n, const struct row *r)
 {
-    for (size_t j = 0; j < n; j++)
-        if (!strcmp(rows[j].transform, "none") && !strcmp(rows[j].peer, r->peer))
-            return rows[j].correct;
-    return NAN;
+    double v = NAN;
+    for (size_t j = 0; j < n; j++) {
+        if (rows[j].run != r->run || strcmp(rows[j].transform, "none") ||
+            strcmp(rows[j].peer, r->peer))
+            continue;
+        if (!isnan(v) && v != rows[j].correct)
+            return NAN; /* ambiguous */
+        v = rows[j].correct;
+    }
+    return v;
 }
 
 static void pct(char *out, size_t n, double v)
@@ -349,11 +415,13 @@ static int write_summary_csv(const char *path, const json_t *recs, struct kb_err
     struct row *rows;
     size_t n = build_rows(&rows, recs);
     struct buf b = {0};
-    put(&b, "cell,cell_name,transform,unprotected,correct_key,plain,wrong_key_mean,wrong_key_std\n",
-        strlen("cell,cell_name,transform,unprotected,correct_key,plain,wrong_key_mean,wrong_key_std\n"));
+    static const char header[] = "run_dir,cell,cell_name,transform,unprotected,correct_key,plain,"
+                                 "wrong_key_mean,wrong_key_std\n";
+    put(&b, header, strlen(header));
     for (size_t i = 0; i < n; i++) {
         char t[64];
-        put_field(&b, rows[i].cell, true);
+        put_field(&b, rows[i].run_dir, true);
+        put_field(&b, rows[i].cell, false);
         put_field(&b, rows[i].name, false);
         put_field(&b, rows[i].transform, false);
         double vals[5] = { unprotected_of(rows, n, &rows[i]), rows[i].correct, rows[i].plain,

@@ -73,6 +73,28 @@ void kb_json_hash(char out[65], const json_t *v)
     free(text);
 }
 
+/* Hex BLAKE2b-256 of a file's content, streamed. */
+static int hash_file(char out[65], const char *path, struct kb_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        crypto_generichash_update(&st, buf, n);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return kb_error_set(err, "%s: read error", path);
+    uint8_t h[32];
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(out, 65, h, sizeof h);
+    return 0;
+}
+
 static int write_text(const char *path, const char *text, struct kb_error *err)
 {
     return kb_file_write_atomic(path, text, strlen(text), 0644, false, err);
@@ -323,6 +345,8 @@ static json_t *stage_identity(const struct kb_cell *c, const char *stage)
     json_object_set(id, "pretrain", (json_t *)kb_cell_get(c, "pretrain"));
     json_object_set(id, "split_pretrain", (json_t *)kb_cell_get(c, "splits.pretrain"));
     json_object_set_new(id, "engine", json_string(kb_version()));
+    /* training is bit-identical for a given thread count, not across counts */
+    json_object_set_new(id, "engine_threads", json_integer(kb_nn_threads()));
     if (!strcmp(stage, "protect")) {
         json_object_set(id, "transform", (json_t *)kb_cell_get(c, "transform"));
         json_object_set(id, "finetune", (json_t *)kb_cell_get(c, "finetune"));
@@ -439,6 +463,28 @@ static bool file_exists(const char *p)
     return access(p, F_OK) == 0;
 }
 
+/* Load a cached checkpoint. A checkpoint that exists but does not load (cut
+ * short by a full disk, or from an incompatible build) is moved aside to
+ * PATH.bad, reported, and the stage runs again. The model is unchanged when
+ * nothing was loaded. */
+static bool load_cached(struct kb_model *m, const char *path, struct progress *pr)
+{
+    if (!file_exists(path))
+        return false;
+    struct kb_error e = {0};
+    if (kb_model_load(m, path, NULL, &e) == 0)
+        return true;
+    char bad[4300];
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    if (rename(path, bad) == 0)
+        progress_line(pr, "keybench: warning: cached checkpoint unusable, moved to %s and "
+                          "recomputed: %s", bad, e.msg);
+    else
+        progress_line(pr, "keybench: warning: cached checkpoint unusable, recomputed: %s",
+                      e.msg);
+    return false;
+}
+
 static int run_cell(struct cell_ctx *cc, struct kb_error *err)
 {
     struct run_ctx *r = cc->r;
@@ -489,17 +535,11 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     const char *weights = kb_cell_str(c, "pretrain.weights");
     if (weights) {
         /* a user's weights: identified by their content */
-        uint8_t *data;
-        size_t n;
-        if (kb_file_read_all(weights, (size_t)1 << 34, &data, &n, err) < 0) {
+        char hex[65];
+        if (hash_file(hex, weights, err) < 0) {
             json_decref(pid);
             goto out;
         }
-        uint8_t h[32];
-        char hex[65];
-        crypto_generichash(h, sizeof h, data, n, NULL, 0);
-        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-        free(data);
         json_object_set_new(pid, "weights_hash", json_string(hex));
     }
     char phash[65], ppath[4200];
@@ -509,9 +549,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     if (build_model(&model, c, tr, err) < 0)
         goto out;
     double t_stage = now_s();
-    if (file_exists(ppath)) {
-        if (kb_model_load(model, ppath, NULL, err) < 0)
-            goto out;
+    if (load_cached(model, ppath, &r->pr)) {
         progress_line(&r->pr, "cell %zu/%zu %s: pretrain: cached %s", r->pr.cell_i, r->pr.cell_n,
                       kb_cell_name(c), ppath);
     } else {
@@ -524,11 +562,12 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
                 const char *hn = kb_model_head_name(model);
                 snprintf(head, sizeof head, "%s", hn ? hn : "fc.weight");
                 char *dot = strrchr(head, '.');
-                if (dot)
-                    strcpy(dot, ".*");
+                if (dot && (size_t)(dot - head) + 3 <= sizeof head)
+                    memcpy(dot, ".*", 3);
                 struct kb_error e2 = {0};
                 if (kb_model_load(model, weights, head, &e2) < 0)
                     goto out; /* report the strict error */
+                err->msg[0] = '\0';
                 progress_line(&r->pr, "cell %s: loaded %s without its classifier head (%s)",
                               kb_cell_name(c), weights, head);
             }
@@ -544,7 +583,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         }
         if (kb_model_save(model, ppath, err) < 0)
             goto out;
-        if (record_timing(cc, "pretrain", now_s() - t_stage, sp.n_pretrain, err) < 0)
+        if (record_timing(cc, "pretrain", now_s() - t_stage, weights ? 0 : sp.n_pretrain, err) < 0)
             goto out;
     }
 
@@ -560,9 +599,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     struct kb_view ftv = { tr, sp.finetune, sp.n_finetune, tops, tstate, key, r->data.mean,
                            r->data.std };
     t_stage = now_s();
-    if (file_exists(fpath)) {
-        if (kb_model_load(model, fpath, NULL, err) < 0)
-            goto out;
+    if (load_cached(model, fpath, &r->pr)) {
         progress_line(&r->pr, "cell %zu/%zu %s: protect: cached %s", r->pr.cell_i, r->pr.cell_n,
                       kb_cell_name(c), fpath);
     } else {
@@ -611,9 +648,17 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         char domain[64];
         snprintf(domain, sizeof domain, "wrong_key/%s", kb_cell_id(c));
         kb_rng_init_seed(&wr, seed, domain);
-        for (int64_t i = 0; i < nw && accs; i++) {
-            kb_rng_bytes(&wr, secret, KB_SECRET_BYTES);
-            tops->key_make(tstate, wkey, secret);
+        int64_t done = 0, redraws = 0;
+        for (int64_t i = 0; i < nw && accs && agree; i++) {
+            /* a wrong key is never the cell's key (tiny key spaces: NP at M=2 on
+             * gray images has 4 keys); give up on a trial after 100 redraws */
+            int tries = 0;
+            do {
+                kb_rng_bytes(&wr, secret, KB_SECRET_BYTES);
+                tops->key_make(tstate, wkey, secret);
+            } while (memcmp(wkey, key, ksize) == 0 && ++tries < 100 && ++redraws);
+            if (memcmp(wkey, key, ksize) == 0)
+                continue;
             struct kb_view wv = tv;
             wv.key = wkey;
             if (kb_evaluate(&e, model, &wv, ebs, err) < 0) {
@@ -621,8 +666,9 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
                 kb_rng_wipe(&wr);
                 goto out;
             }
-            accs[i] = e.n ? (double)e.correct / (double)e.n : NAN;
-            agree[i] = tops->key_agreement(tstate, key, wkey);
+            accs[done] = e.n ? (double)e.correct / (double)e.n : NAN;
+            agree[done] = tops->key_agreement(tstate, key, wkey);
+            done++;
             total_n = e.n;
             kb_eval_result_free(&e);
         }
@@ -633,17 +679,26 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
             goto out;
         }
         double mean, std, mn, mx, amean;
-        kb_summary(&mean, &std, &mn, &mx, accs, (size_t)nw);
-        kb_summary(&amean, NULL, NULL, NULL, agree, (size_t)nw);
+        kb_summary(&mean, &std, &mn, &mx, accs, (size_t)done);
+        kb_summary(&amean, NULL, NULL, NULL, agree, (size_t)done);
         json_t *vals = json_array();
-        for (int64_t i = 0; i < nw; i++)
+        for (int64_t i = 0; i < done; i++)
             json_array_append_new(vals, json_real(accs[i]));
-        json_t *extra = json_pack("{s:f, s:f, s:f, s:I, s:o, s:f}", "std", std, "min", mn, "max",
-                                  mx, "trials", (json_int_t)nw, "values", vals,
-                                  "key_agreement", amean);
+        json_t *extra = json_pack("{s:f, s:f, s:f, s:I, s:o, s:f, s:I}", "std", std, "min", mn,
+                                  "max", mx, "trials", (json_int_t)done, "values", vals,
+                                  "key_agreement", amean, "redraws", (json_int_t)redraws);
         free(accs), free(agree);
-        if (record(cc, "wrong_key", "accuracy", mean, total_n, NAN, NAN, extra, err) < 0)
+        if (done == 0) {
+            json_decref(extra);
+            extra = NULL;
+        }
+        /* no trial: the key space holds no other key (recorded as such) */
+        if (done == 0) {
+            if (record(cc, "wrong_key", "no_other_key", 1.0, 0, NAN, NAN, NULL, err) < 0)
+                goto out;
+        } else if (record(cc, "wrong_key", "accuracy", mean, total_n, NAN, NAN, extra, err) < 0) {
             goto out;
+        }
     }
     if (record_timing(cc, "evaluate", now_s() - t_stage, sp.n_test, err) < 0)
         goto out;
@@ -682,6 +737,29 @@ static int load_or_make_master(uint8_t *master, const struct kb_spec *spec, cons
     if (warn)
         fprintf(stderr, "keybench: warning: %s\n", err->msg);
     err->msg[0] = '\0';
+    /* A run dir belongs to one master key: cells marked done there were
+     * measured with it, so resuming with another key would mix results. */
+    char fp[KB_FINGERPRINT_CHARS + 1], fpath[4200];
+    kb_fingerprint(fp, master, KB_SECRET_BYTES);
+    snprintf(fpath, sizeof fpath, "%s/master.fingerprint", run_dir);
+    char *old = read_text(fpath);
+    if (old) {
+        char *nl = strchr(old, '\n');
+        if (nl)
+            *nl = '\0';
+        int same = !strcmp(old, fp);
+        if (!same)
+            kb_error_set(err, "%s: this run directory was run with another master key "
+                         "(fingerprint %s; %s has %s); use a new run directory (-o)",
+                         run_dir, old, path, fp);
+        free(old);
+        return same ? 0 : -1;
+    }
+    char line[KB_FINGERPRINT_CHARS + 2];
+    snprintf(line, sizeof line, "%s\n", fp);
+    struct kb_error e = {0};
+    if (kb_file_write_atomic(fpath, line, strlen(line), 0644, true, &e) < 0 && !file_exists(fpath))
+        return kb_error_set(err, "%s", e.msg);
     return 0;
 }
 
@@ -748,7 +826,7 @@ int kb_run(const struct kb_run_options *o, int *failed_cells, struct kb_error *e
     kb_json_hash(r.spec_hash, pj);
     json_decref(pj);
     snprintf(path, sizeof path, "%s/plan.json", run_dir);
-    if (o->shard_n == 1 && write_text(path, ptext, err) < 0) {
+    if (write_text(path, ptext, err) < 0) {
         free(ptext);
         goto out;
     }
@@ -825,6 +903,8 @@ int kb_run(const struct kb_run_options *o, int *failed_cells, struct kb_error *e
             snprintf(path, sizeof path, "%s/status", cell_dir);
             if (write_text(path, "done\n", err) < 0) {
                 json_decref(cc.base);
+                if (r.pr.log)
+                    fclose(r.pr.log);
                 goto out_loop;
             }
             done++;

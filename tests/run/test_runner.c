@@ -129,7 +129,7 @@ static int run(const char *spec, const char *run_dir, int k, int n)
     return failed;
 }
 
-/* results.csv with the volatile wall_s column removed. */
+/* results.csv without its volatile columns: run_dir (the first) and wall_s. */
 static char *results_masked(const char *run_dir)
 {
     char p[256];
@@ -148,7 +148,7 @@ static char *results_masked(const char *run_dir)
                 quoted = !quoted;
             if (wall_col < 0 && !quoted && *c == ',' && !strncmp(c + 1, "wall_s,", 7))
                 wall_col = col + 1;
-            bool skip = col == wall_col;
+            bool skip = col == wall_col || col == 0;
             if (!quoted && *c == ',')
                 col++;
             if (!skip && n + 2 < cap)
@@ -168,16 +168,16 @@ static double accuracy(const char *run_dir, const char *transform, const char *c
     FILE *f = fopen(p, "r");
     cr_assert_not_null(f);
     char line[4096];
-    int col = !strcmp(condition, "unprotected") ? 3 : !strcmp(condition, "correct_key") ? 4
-              : !strcmp(condition, "plain")     ? 5
-                                                : 6;
+    int col = !strcmp(condition, "unprotected") ? 4 : !strcmp(condition, "correct_key") ? 5
+              : !strcmp(condition, "plain")     ? 6
+                                                : 7;
     double v = -1;
     while (fgets(line, sizeof line, f)) {
-        char *fields[9] = {0};
+        char *fields[10] = {0};
         int nf = 0;
-        for (char *tok = strtok(line, ",\n"); tok && nf < 9; tok = strtok(NULL, ",\n"))
+        for (char *tok = strtok(line, ",\n"); tok && nf < 10; tok = strtok(NULL, ",\n"))
             fields[nf++] = tok;
-        if (nf > col && !strcmp(fields[2], transform))
+        if (nf > col && !strcmp(fields[3], transform))
             v = atof(fields[col]);
     }
     fclose(f);
@@ -340,4 +340,69 @@ Test(runner, bad_shard_and_bad_spec_are_setup_errors)
     o.n_overrides = 1;
     cr_assert_eq(kb_run(&o, &failed, &err), -1);
     cr_assert(strstr(err.msg, "epochz"), "%s", err.msg);
+}
+
+static size_t count_csv(const char *run_dir, const char *needle)
+{
+    char p[256], line[8192];
+    snprintf(p, sizeof p, "%s/%s/results.csv", dir, run_dir);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    size_t n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+static int run_ovr(const char *spec, const char *run_dir, const char *const *ovr, size_t n_ovr,
+                   struct kb_error *err)
+{
+    char sp[256], rd[256];
+    snprintf(sp, sizeof sp, "%s/%s.yaml", dir, spec);
+    snprintf(rd, sizeof rd, "%s/%s", dir, run_dir);
+    struct kb_run_options o = kb_run_options_default();
+    o.spec_path = sp, o.run_dir = rd, o.quiet = true, o.summary = false, o.threads = 1;
+    o.overrides = ovr, o.n_overrides = n_ovr;
+    int failed = -1;
+    return kb_run(&o, &failed, err) < 0 ? -1 : failed;
+}
+
+Test(runner, a_changed_spec_replaces_the_old_cells_in_the_results)
+{
+    write_spec("s", NULL);
+    run("s", "r", 1, 1);
+    cr_assert_eq(count_csv("r", ",correct_key,accuracy,"), 3);
+    /* not an axis, but part of every cell: three new cells */
+    const char *ovr[] = { "evaluate.wrong_keys=2" };
+    struct kb_error err = {0};
+    cr_assert_eq(run_ovr("s", "r", ovr, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(count_csv("r", ",correct_key,accuracy,"), 3, "old cells are still reported");
+    cr_assert_eq(count_csv("r", ",wrong_key,accuracy,"), 2);
+}
+
+Test(runner, another_master_key_is_refused_in_a_used_run_dir)
+{
+    write_spec("s", NULL);
+    run("s", "r", 1, 1);
+    char p[256];
+    snprintf(p, sizeof p, "%s/other.key", dir);
+    struct kb_error err = {0};
+    cr_assert_eq(kb_secret_generate_file(p, &err), 0, "%s", err.msg);
+    char o_key[300];
+    snprintf(o_key, sizeof o_key, "key=%s", p);
+    const char *ovr[] = { o_key };
+    cr_assert_eq(run_ovr("s", "r", ovr, 1, &err), -1);
+    cr_assert(strstr(err.msg, "another master key"), "%s", err.msg);
+}
+
+Test(runner, a_key_space_of_one_key_has_no_wrong_keys)
+{
+    /* one 16×16 block: block scrambling has 1! = 1 key */
+    write_spec("s", NULL);
+    const char *ovr[] = { "transform=[{name: block_scramble, block_size: 16}]" };
+    struct kb_error err = {0};
+    cr_assert_eq(run_ovr("s", "r", ovr, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(count_csv("r", ",wrong_key,accuracy,"), 0);
+    cr_assert_eq(count_csv("r", ",wrong_key,no_other_key,"), 1);
 }
