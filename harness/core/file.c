@@ -51,9 +51,11 @@ int kb_file_write_atomic(const char *path, const void *data, size_t size, unsign
     size_t left = size;
     while (left > 0) {
         ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO; /* no progress: never loop forever */
             goto fail;
         }
         p += w;

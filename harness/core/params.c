@@ -97,7 +97,8 @@ static int parse_value(struct kb_value *v, const struct kb_param *d, const char 
         if (*text == '\0' || isspace((unsigned char)*text) || *end != '\0' || errno) {
             /* Accept an integral float written as such ("4.0", "1e3"). */
             double f = strtod(text, &end);
-            if (*text == '\0' || *end != '\0' || !isfinite(f) || f != floor(f) ||
+            if (*text == '\0' || isspace((unsigned char)*text) || *end != '\0' ||
+                !isfinite(f) || f != floor(f) ||
                 fabs(f) > 9007199254740992.0)
                 return kb_error_set(err, "parameter '%s': expected an integer, got '%s'",
                                     d->name, text);

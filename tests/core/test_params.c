@@ -53,6 +53,7 @@ Test(params, rejects_bad_values)
 {
     cr_assert_eq(kb_params_set(p, "block_size", "0", &err), -1);
     cr_assert(strstr(err.msg, "out of range [1, 64]"), "%s", err.msg);
+    cr_assert_eq(kb_params_set(p, "block_size", " 4", &err), -1);
     cr_assert_eq(kb_params_set(p, "block_size", "4.5", &err), -1);
     cr_assert(strstr(err.msg, "expected an integer"), "%s", err.msg);
     cr_assert_eq(kb_params_set(p, "rate", "nan", &err), -1);
