@@ -37,7 +37,9 @@
 /* The first layouts of ABI 1: a struct smaller than these (or larger than the
  * host's) is refused. They equal the current sizes until a table grows. */
 #define KB_PLUGIN_SIZE_V1 sizeof(struct kb_plugin)
-#define KB_TRANSFORM_OPS_SIZE_V1 sizeof(struct kb_transform_ops)
+/* The first ABI 1 layout ended at decrypt; key_swap/key_flip were added at the end. */
+#define KB_TRANSFORM_OPS_SIZE_V1 offsetof(struct kb_transform_ops, key_swap)
+#define KB_ATTACK_OPS_SIZE_V1 sizeof(struct kb_attack_ops)
 #define KB_BACKBONE_OPS_SIZE_V1 sizeof(struct kb_backbone_ops)
 
 struct reg_file {
@@ -203,6 +205,22 @@ static int check_backbone_ops(const struct kb_plugin *p, const char *origin, con
     return 0;
 }
 
+static int check_attack_ops(const struct kb_plugin *p, const char *origin, const char *who,
+                            struct kb_error *err)
+{
+    const struct kb_attack_ops *ops = p->ops;
+    if (!ops)
+        return kb_error_set(err, "%s: %s: attack without ops (expected a struct "
+                            "kb_attack_ops)", origin, who);
+    if (ops->struct_size < KB_ATTACK_OPS_SIZE_V1 || ops->struct_size > sizeof *ops)
+        return kb_error_set(err, "%s: %s: kb_attack_ops struct_size %u, keybench expects "
+                            "%zu — rebuild the plugin against this keybench", origin, who,
+                            ops->struct_size, sizeof *ops);
+    if (!ops->run)
+        return kb_error_set(err, "%s: %s: attack op 'run' is NULL", origin, who);
+    return 0;
+}
+
 /* Check one descriptor on its own (not against other plugins). */
 static int check_descriptor(const struct kb_plugin *p, size_t idx, const char *origin,
                             struct kb_error *err)
@@ -236,7 +254,8 @@ static int check_descriptor(const struct kb_plugin *p, size_t idx, const char *o
         return -1;
     if (p->kind == KB_KIND_BACKBONE && check_backbone_ops(p, origin, who, err) < 0)
         return -1;
-    /* Attack ops are opaque until the attack ABI is defined. */
+    if (p->kind == KB_KIND_ATTACK && check_attack_ops(p, origin, who, err) < 0)
+        return -1;
     return 0;
 }
 

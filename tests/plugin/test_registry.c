@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include <keybench/registry.h>
+#include "plugins/test_ops.h"
 
 /* $KEYBENCH_BUILD_ROOT/tests/plugin/<name>.so */
 
@@ -284,9 +285,10 @@ Test(registry, same_file_twice_is_loaded_once)
 
 Test(registry, builtin_add_and_collision)
 {
+    static const struct kb_attack_ops aops = { TEST_ATTACK_OPS_INIT };
     static const struct kb_plugin builtin = {
         KB_PLUGIN_HEADER, .kind = KB_KIND_ATTACK, .name = "test_good_attack", .version = "1",
-        .summary = "in memory",
+        .summary = "in memory", .ops = &aops,
     };
     struct kb_registry *r = kb_registry_new();
     struct kb_error err = { { 0 } };

@@ -51,7 +51,12 @@ static int b_build(struct kb_model *m, const struct kb_params *p, int64_t classe
     return -1;
 }
 static const struct kb_backbone_ops bops = { .struct_size = sizeof bops, .build = b_build };
-static const int aops = 0;
+static int a_run(struct kb_attack *a, const struct kb_params *p, struct kb_error *e)
+{
+    (void)a, (void)p, (void)e;
+    return 0;
+}
+static const struct kb_attack_ops aops = { .struct_size = sizeof aops, .run = a_run };
 
 static const struct kb_param ps_params[] = {
     { "block_size", KB_PARAM_INT, "4", 1, 1024, NULL, "block side" },

@@ -33,6 +33,8 @@
 #ifndef KEYBENCH_PLUGIN_H
 #define KEYBENCH_PLUGIN_H
 
+#include <stddef.h>
+
 #include <keybench/common.h>
 #include <keybench/params.h>
 #include <keybench/rng.h>
@@ -56,6 +58,7 @@ enum kb_plugin_kind {
 #define KB_CAP_KEY_PERMUTATION (1ull << 1) /* transform: key components are a permutation */
 #define KB_CAP_KEY_BITS        (1ull << 2) /* transform: key components are bits */
 #define KB_CAP_INVOLUTION      (1ull << 3) /* transform: encrypt∘encrypt = id on uint8 */
+#define KB_CAP_BLOCK_PERMUTATION (1ull << 4) /* transform: its key moves whole blocks (jigsaw-solvable) */
 
 /* Image geometry: images are uint8, row-major H×W×C (channel fastest). */
 struct kb_image_shape {
@@ -95,7 +98,20 @@ struct kb_transform_ops {
     /* Exact inverse: decrypt(encrypt(x)) == x for every uint8 image. */
     void (*decrypt)(const void *state, const void *key, uint8_t *out,
                     const float *in, size_t n);
+
+    /* --- added for attacks (ABI 1, grown at the end; NULL when not offered) --- */
+    /* Exchange key components i and j (< key_length): a permutation's entries,
+     * or two bits. The move of the authors' heuristic key search. */
+    void (*key_swap)(const void *state, void *key, size_t i, size_t j);
+    /* Flip bit i of a bit-vector key (KB_CAP_KEY_BITS only). */
+    void (*key_flip)(const void *state, void *key, size_t i);
 };
+
+/* Whether a transform offers an op added after the first ABI 1 layout (its
+ * table may be older and shorter): KB_TRANSFORM_HAS(ops, key_swap). */
+#define KB_TRANSFORM_HAS(ops, op)                                                   \
+    ((ops)->struct_size >= offsetof(struct kb_transform_ops, op) + sizeof((ops)->op) && \
+     (ops)->op != NULL)
 
 /* Operations of a backbone plugin: add its layers to a model the harness
  * made with the input shape (kb_model_new), and return the logits node id
@@ -106,9 +122,23 @@ struct kb_backbone_ops {
                  struct kb_error *err);
 };
 
-/* The attack operation table is defined by the attack issue; the loader
- * treats it as opaque today. */
-struct kb_attack_ops;
+/* Operations of an attack plugin (keybench/attack.h is the API it calls). */
+struct kb_attack;
+struct kb_attack_ops {
+    uint32_t struct_size;   /* sizeof(struct kb_attack_ops) */
+    /* Attack one protected cell; write results with kb_attack_metric. An
+     * error fails the attack (reported with the cell), not the run. */
+    int (*run)(struct kb_attack *a, const struct kb_params *params, struct kb_error *err);
+};
+
+/* What an attack needs (kb_plugin.caps of an attack): the plan is refused,
+ * before anything runs, for a cell that cannot give it. */
+#define KB_ATTACK_NEEDS_KEYED      (1ull << 32) /* a keyed transform (not `none`) */
+#define KB_ATTACK_NEEDS_KEY_SWAP   (1ull << 33) /* transform offers key_swap */
+#define KB_ATTACK_NEEDS_KEY_FLIP   (1ull << 34) /* transform offers key_flip (bit keys) */
+#define KB_ATTACK_NEEDS_BLOCK_PERM (1ull << 35) /* transform moves whole blocks (KB_CAP_BLOCK_PERMUTATION) */
+#define KB_ATTACK_NEEDS_INPUT_GRAD (1ull << 36) /* gradients w.r.t. the input */
+#define KB_ATTACK_NEEDS_TRAINING   (1ull << 37) /* trains models (budgeted by the spec) */
 
 /* One plugin descriptor. */
 struct kb_plugin {

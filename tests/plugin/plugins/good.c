@@ -14,8 +14,9 @@ static const struct kb_plugin good = {
     KB_PLUGIN_HEADER, .kind = KB_KIND_TRANSFORM, .name = "test_good", .version = "1.2.3",
     .summary = "a good test transform", .params = params, .caps = KB_CAP_KEYED, .ops = &ops,
 };
+static const struct kb_attack_ops attack_ops = { TEST_ATTACK_OPS_INIT };
 static const struct kb_plugin good_attack = {
     KB_PLUGIN_HEADER, .kind = KB_KIND_ATTACK, .name = "test_good_attack", .version = "0.1",
-    .summary = "a good test attack without parameters",
+    .summary = "a good test attack without parameters", .ops = &attack_ops,
 };
 KB_PLUGIN_ENTRY(&good, &good_attack)
