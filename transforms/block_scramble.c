@@ -294,6 +294,19 @@ static void bs_decrypt(const void *state, const void *key, uint8_t *out, const f
     }
 }
 
+/* Exchange entries i and j of the block permutation (the per-block steps
+ * stay where they are: they belong to destination positions). */
+static void bs_key_swap(const void *state, void *key, size_t i, size_t j)
+{
+    const struct bs_state *s = state;
+    struct bs_key k = bs_sections(s, key);
+    if (i >= s->n || j >= s->n || i == j)
+        return;
+    uint32_t t = kbt_ld32(k.perm + 4 * i);
+    kbt_st32(k.perm + 4 * i, kbt_ld32(k.perm + 4 * j));
+    kbt_st32(k.perm + 4 * j, t);
+}
+
 static const struct kb_transform_ops bs_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = bs_create,
@@ -306,6 +319,7 @@ static const struct kb_transform_ops bs_ops = {
     .key_agreement = bs_key_agreement,
     .encrypt = bs_encrypt,
     .decrypt = bs_decrypt,
+    .key_swap = bs_key_swap,
 };
 
 static const struct kb_plugin bs_plugin = {
@@ -315,7 +329,7 @@ static const struct kb_plugin bs_plugin = {
     .version = "1.0.0",
     .summary = "block scrambling (EtC): a key permutation of whole blocks, optional per-block rotate/flip/negpos/channel shuffle",
     .params = bs_params,
-    .caps = KB_CAP_KEYED | KB_CAP_KEY_PERMUTATION,
+    .caps = KB_CAP_KEYED | KB_CAP_KEY_PERMUTATION | KB_CAP_BLOCK_PERMUTATION,
     .ops = &bs_ops,
 };
 

@@ -220,6 +220,27 @@ static void ffx_decrypt(const void *state, const void *key, uint8_t *out, const 
     memset(inverse, 0, sizeof inverse);
 }
 
+/* Exchange bits i and j of the bit vector (the password is untouched). */
+static void ffx_key_swap(const void *state, void *key, size_t i, size_t j)
+{
+    const struct ffx_state *s = state;
+    uint8_t *bits = (uint8_t *)key + KBT_FFX_OFF_BITS;
+    if (i >= s->g.L || j >= s->g.L)
+        return;
+    uint8_t t = bits[i];
+    bits[i] = bits[j];
+    bits[j] = t;
+}
+
+/* Flip bit i (see negpos: in fixed mode the count of ones changes by one). */
+static void ffx_key_flip(const void *state, void *key, size_t i)
+{
+    const struct ffx_state *s = state;
+    uint8_t *bits = (uint8_t *)key + KBT_FFX_OFF_BITS;
+    if (i < s->g.L)
+        bits[i] ^= 1;
+}
+
 static const struct kb_transform_ops ffx_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = ffx_create,
@@ -232,6 +253,8 @@ static const struct kb_transform_ops ffx_ops = {
     .key_agreement = ffx_key_agreement,
     .encrypt = ffx_encrypt,
     .decrypt = ffx_decrypt,
+    .key_swap = ffx_key_swap,
+    .key_flip = ffx_key_flip,
 };
 
 static const struct kb_plugin ffx_plugin = {

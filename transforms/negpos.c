@@ -128,6 +128,29 @@ static void np_decrypt(const void *state, const void *key, uint8_t *out, const f
     }
 }
 
+/* Exchange bits i and j (keeps the number of ones: stays in the fixed key
+ * space). Out of range: nothing. */
+static void np_key_swap(const void *state, void *key, size_t i, size_t j)
+{
+    const struct np_state *s = state;
+    uint8_t *bits = key;
+    if (i >= s->g.L || j >= s->g.L)
+        return;
+    uint8_t t = bits[i];
+    bits[i] = bits[j];
+    bits[j] = t;
+}
+
+/* Flip bit i. In `bits: fixed` mode the result has one 1 more or fewer than
+ * the fixed count: a key of the uniform superset (still a valid key). */
+static void np_key_flip(const void *state, void *key, size_t i)
+{
+    const struct np_state *s = state;
+    uint8_t *bits = key;
+    if (i < s->g.L)
+        bits[i] ^= 1;
+}
+
 static const struct kb_transform_ops np_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = np_create,
@@ -140,6 +163,8 @@ static const struct kb_transform_ops np_ops = {
     .key_agreement = np_key_agreement,
     .encrypt = np_encrypt,
     .decrypt = np_decrypt,
+    .key_swap = np_key_swap,
+    .key_flip = np_key_flip,
 };
 
 static const struct kb_plugin np_plugin = {

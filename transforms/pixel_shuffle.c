@@ -145,6 +145,18 @@ static void shf_decrypt(const void *state, const void *key, uint8_t *out, const 
     }
 }
 
+/* Exchange permutation entries i and j (out of range: nothing). */
+static void shf_key_swap(const void *state, void *key, size_t i, size_t j)
+{
+    const struct shf_state *s = state;
+    uint8_t *k = key;
+    if (i >= s->g.L || j >= s->g.L || i == j)
+        return;
+    uint32_t t = kbt_ld32(k + 4 * i);
+    kbt_st32(k + 4 * i, kbt_ld32(k + 4 * j));
+    kbt_st32(k + 4 * j, t);
+}
+
 static const struct kb_transform_ops shf_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = shf_create,
@@ -157,6 +169,7 @@ static const struct kb_transform_ops shf_ops = {
     .key_agreement = shf_key_agreement,
     .encrypt = shf_encrypt,
     .decrypt = shf_decrypt,
+    .key_swap = shf_key_swap,
 };
 
 static const struct kb_plugin shf_plugin = {

@@ -239,7 +239,7 @@ Test(properties, block_size_must_divide)
 Test(properties, caps_are_honest)
 {
     cr_assert_eq(tx_plugin("pixel_shuffle")->caps, KB_CAP_KEYED | KB_CAP_KEY_PERMUTATION);
-    cr_assert_eq(tx_plugin("block_scramble")->caps, KB_CAP_KEYED | KB_CAP_KEY_PERMUTATION);
+    cr_assert_eq(tx_plugin("block_scramble")->caps, KB_CAP_KEYED | KB_CAP_KEY_PERMUTATION | KB_CAP_BLOCK_PERMUTATION);
     cr_assert_eq(tx_plugin("negpos")->caps, KB_CAP_KEYED | KB_CAP_KEY_BITS | KB_CAP_INVOLUTION);
     cr_assert_eq(tx_plugin("ffx")->caps, KB_CAP_KEYED | KB_CAP_KEY_BITS);
     cr_assert_eq(tx_plugin("none")->caps & KB_CAP_KEYED, 0u);
