@@ -181,6 +181,23 @@ static void on_progress(void *ctx, const struct kb_progress *p)
     }
 }
 
+static void on_attack_progress(void *ctx, const char *attack, const char *what, double done,
+                               double total)
+{
+    struct progress *pr = ctx;
+    double t = now_s();
+    bool last = done >= total;
+    if (pr->quiet || (!last && t - pr->last_print < (pr->tty ? 0.2 : 15.0)))
+        return;
+    pr->last_print = t;
+    if (pr->tty)
+        fprintf(stderr, "\r\033[Kcell %zu/%zu %s | attack %s: %s %.0f/%.0f", pr->cell_i,
+                pr->cell_n, pr->cell_name, attack, what, done, total);
+    else
+        fprintf(stderr, "cell %zu/%zu %s: attack %s: %s %.0f/%.0f\n", pr->cell_i, pr->cell_n,
+                pr->cell_name, attack, what, done, total);
+}
+
 /* ------------------------------------------------------------------ datasets */
 
 struct data_cache {
@@ -304,7 +321,7 @@ out:
 
 /* ------------------------------------------------------------------ training config from a cell */
 
-static void train_config(struct kb_train_config *tc, const struct kb_cell *c, const char *stage,
+void kb_run_train_config(struct kb_train_config *tc, const struct kb_cell *c, const char *stage,
                          uint64_t seed)
 {
     char p[96];
@@ -406,6 +423,12 @@ static int record(struct cell_ctx *cc, const char *condition, const char *metric
     return rc;
 }
 
+int kb_run_record(void *cell_ctx, const char *condition, const char *metric, double value,
+                  uint64_t n, double ci_lo, double ci_hi, json_t *extra, struct kb_error *err)
+{
+    return record(cell_ctx, condition, metric, value, n, ci_lo, ci_hi, extra, err);
+}
+
 /* Stage wall times: journal records of type "timing" (reports show them as
  * provenance; results.csv carries measurements only). */
 static int record_timing(struct cell_ctx *cc, const char *stage, double seconds, uint64_t n,
@@ -441,7 +464,7 @@ static int record_eval(struct cell_ctx *cc, const char *condition, const struct 
     return 0;
 }
 
-static int build_model(struct kb_model **out, const struct kb_cell *c, const struct kb_dataset *ds,
+int kb_run_build_model(struct kb_model **out, const struct kb_cell *c, const struct kb_dataset *ds,
                        struct kb_error *err)
 {
     const struct kb_plugin *bp = kb_cell_plugin(c, KB_KIND_BACKBONE);
@@ -546,7 +569,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     kb_json_hash(phash, pid);
     json_decref(pid);
     snprintf(ppath, sizeof ppath, "%s/pretrain-%.24s.safetensors", r->cache_dir, phash);
-    if (build_model(&model, c, tr, err) < 0)
+    if (kb_run_build_model(&model, c, tr, err) < 0)
         goto out;
     double t_stage = now_s();
     if (load_cached(model, ppath, &r->pr)) {
@@ -574,7 +597,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         } else {
             kb_model_init(model, 0);
             struct kb_train_config tc;
-            train_config(&tc, c, "pretrain", 0);
+            kb_run_train_config(&tc, c, "pretrain", 0);
             struct kb_view v = { tr, sp.pretrain, sp.n_pretrain, NULL, NULL, NULL,
                                  r->data.mean, r->data.std };
             double loss;
@@ -607,7 +630,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         for (size_t i = 0; fr && json_is_array(fr) && i < json_array_size(fr); i++)
             kb_model_freeze(model, json_string_value(json_array_get(fr, i)), true);
         struct kb_train_config tc;
-        train_config(&tc, c, "finetune", seed);
+        kb_run_train_config(&tc, c, "finetune", seed);
         tc.stage = "protect";
         double loss;
         if (kb_train(model, &ftv, &tc, &loss, on_progress, &r->pr, err) < 0)
@@ -702,6 +725,25 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     }
     if (record_timing(cc, "evaluate", now_s() - t_stage, sp.n_test, err) < 0)
         goto out;
+
+    /* 4. attacks, each on its own copies of the models */
+    if (kb_cell_attack_count(c) > 0) {
+        t_stage = now_s();
+        struct kb_attack_env env = {
+            .cell_ctx = cc, .cell = c, .transform = tp, .tstate = tstate, .key = key,
+            .key_size = ksize, .train = tr, .test = te, .attacker_idx = sp.attacker,
+            .n_attacker = sp.n_attacker, .test_idx = sp.test, .n_test = sp.n_test,
+            .mean = r->data.mean, .std = r->data.std, .pretrained_path = ppath,
+            .protected_path = fpath, .seed = seed, .progress = on_attack_progress,
+            .progress_ctx = &r->pr,
+        };
+        if (kb_run_attacks(&env, err) < 0)
+            goto out;
+        if (r->pr.tty && !r->pr.quiet)
+            fprintf(stderr, "\r\033[K");
+        if (record_timing(cc, "attacks", now_s() - t_stage, sp.n_test, err) < 0)
+            goto out;
+    }
     rc = 0;
 out:
     kb_model_free(model);
@@ -799,6 +841,12 @@ int kb_run(const struct kb_run_options *o, int *failed_cells, struct kb_error *e
      * it is recorded in every record's provenance). Default: every online CPU. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     kb_nn_set_threads(o->threads > 0 ? o->threads : (int)(ncpu > 0 ? (ncpu < 64 ? ncpu : 64) : 1));
+
+    /* refuse early a cell whose transform cannot give an attack what it needs */
+    for (size_t i = 0; i < kb_plan_count(plan); i++)
+        if ((int)(i % (size_t)o->shard_n) == o->shard_k - 1 &&
+            kb_attack_check_cell(kb_plan_cell(plan, i), err) < 0)
+            goto out;
 
     const char *run_dir = o->run_dir ? o->run_dir : kb_spec_output(spec);
     char cache[4200], path[4200];
