@@ -432,13 +432,15 @@ int kb_run_record(void *cell_ctx, const char *condition, const char *metric, dou
 /* Stage wall times: journal records of type "timing" (reports show them as
  * provenance; results.csv carries measurements only). */
 static int record_timing(struct cell_ctx *cc, const char *stage, double seconds, uint64_t n,
-                         struct kb_error *err)
+                         double train_loss, struct kb_error *err)
 {
     json_t *rec = json_deep_copy(cc->base);
     json_object_set_new(rec, "type", json_string("timing"));
     json_object_set_new(rec, "stage", json_string(stage));
     json_object_set_new(rec, "seconds", json_real(seconds));
     json_object_set_new(rec, "n", json_integer((json_int_t)n));
+    if (isfinite(train_loss))
+        json_object_set_new(rec, "train_loss", json_real(train_loss));
     int rc = kb_journal_append(cc->r->journal, rec, err);
     json_decref(rec);
     return rc;
@@ -571,7 +573,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     snprintf(ppath, sizeof ppath, "%s/pretrain-%.24s.safetensors", r->cache_dir, phash);
     if (kb_run_build_model(&model, c, tr, err) < 0)
         goto out;
-    double t_stage = now_s();
+    double t_stage = now_s(), pretrain_loss = NAN;
     if (load_cached(model, ppath, &r->pr)) {
         progress_line(&r->pr, "cell %zu/%zu %s: pretrain: cached %s", r->pr.cell_i, r->pr.cell_n,
                       kb_cell_name(c), ppath);
@@ -600,13 +602,13 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
             kb_run_train_config(&tc, c, "pretrain", 0);
             struct kb_view v = { tr, sp.pretrain, sp.n_pretrain, NULL, NULL, NULL,
                                  r->data.mean, r->data.std };
-            double loss;
-            if (kb_train(model, &v, &tc, &loss, on_progress, &r->pr, err) < 0)
+            if (kb_train(model, &v, &tc, &pretrain_loss, on_progress, &r->pr, err) < 0)
                 goto out;
         }
         if (kb_model_save(model, ppath, err) < 0)
             goto out;
-        if (record_timing(cc, "pretrain", now_s() - t_stage, weights ? 0 : sp.n_pretrain, err) < 0)
+        if (record_timing(cc, "pretrain", now_s() - t_stage, weights ? 0 : sp.n_pretrain,
+                          pretrain_loss, err) < 0)
             goto out;
     }
 
@@ -637,8 +639,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
             goto out;
         if (kb_model_save(model, fpath, err) < 0)
             goto out;
-        if (record_timing(cc, "protect", now_s() - t_stage, sp.n_finetune, err) < 0 ||
-            record(cc, "protect", "train_loss", loss, sp.n_finetune, NAN, NAN, NULL, err) < 0)
+        if (record_timing(cc, "protect", now_s() - t_stage, sp.n_finetune, loss, err) < 0)
             goto out;
     }
 
@@ -723,7 +724,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
             goto out;
         }
     }
-    if (record_timing(cc, "evaluate", now_s() - t_stage, sp.n_test, err) < 0)
+    if (record_timing(cc, "evaluate", now_s() - t_stage, sp.n_test, NAN, err) < 0)
         goto out;
 
     /* 4. attacks, each on its own copies of the models */
@@ -741,7 +742,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
             goto out;
         if (r->pr.tty && !r->pr.quiet)
             fprintf(stderr, "\r\033[K");
-        if (record_timing(cc, "attacks", now_s() - t_stage, sp.n_test, err) < 0)
+        if (record_timing(cc, "attacks", now_s() - t_stage, sp.n_test, NAN, err) < 0)
             goto out;
     }
     rc = 0;
