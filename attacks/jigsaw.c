@@ -123,7 +123,7 @@ static int jigsaw_run(struct kb_attack *a, const struct kb_params *params, struc
     if (!m || h % m || w % m || (size_t)(h / m) * (w / m) != nblocks)
         return kb_error_set(err, "jigsaw: the transform's key has %zu components; expected one per "
                             "square block of the %ux%u image", nblocks, h, w);
-    uint32_t rows = h / m, cols = w / m, V;
+    uint32_t rows = h / m, cols = w / m, V = 1;
     if (probe_variants(a, &V, h, w, c, m, err) < 0)
         return -1;
     size_t ncand = nblocks * V;
