@@ -4,9 +4,11 @@
  * Draws `keys` fresh random keys (never the true key: a key that agrees with
  * it on every component is redrawn when the key space holds more than one
  * key), evaluates the protected model on the whole test split with each.
- * Metrics: `accuracy` = the mean over keys (extra: keys, std, min, max and
- * the per-key accuracies), `key_agreement` = the mean fraction of key
- * components the random keys share with the true key. */
+ * Metrics: `accuracy` = the mean over keys (extra, named as in the runner's
+ * own `evaluate.wrong_keys` record: trials, std, min, max, values (the
+ * per-key accuracies), key_agreement, redraws), and `key_agreement` = the
+ * mean fraction of key components the random keys share with the true key.
+ * Where the key space holds one key (single_key: true) that key is used. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -28,6 +30,7 @@ static int wk_run(struct kb_attack *a, const struct kb_params *params, struct kb
     struct ka_buf b = {0};
     int rc = 0;
     double sum = 0, sum_agree = 0, mn = INFINITY, mx = -INFINITY;
+    long long redraws = 0;
     if (!acc)
         rc = kb_error_set(err, "wrong_key: out of memory");
     for (int64_t i = 0; i < nkeys && rc == 0; i++) {
@@ -40,6 +43,7 @@ static int wk_run(struct kb_attack *a, const struct kb_params *params, struct kb
             agree = kb_attack_key_agreement(a, key);
             if (single || agree < 1.0)
                 break;
+            redraws++;
         }
         if (!key) {
             rc = kb_error_set(err, "wrong_key: out of memory");
@@ -65,13 +69,18 @@ static int wk_run(struct kb_attack *a, const struct kb_params *params, struct kb
         for (int64_t i = 0; i < nkeys; i++)
             var += (acc[i] - mean) * (acc[i] - mean);
         double sd = nkeys > 1 ? sqrt(var / (double)(nkeys - 1)) : 0.0;
-        ka_printf(&b, "{\"keys\": %lld, \"std\": ", (long long)nkeys);
+        /* the field names of the runner's own wrong-key evaluation */
+        ka_printf(&b, "{\"keys\": %lld, \"trials\": %lld, \"std\": ", (long long)nkeys,
+                  (long long)nkeys);
         ka_num(&b, sd);
         ka_printf(&b, ", \"min\": ");
         ka_num(&b, mn);
         ka_printf(&b, ", \"max\": ");
         ka_num(&b, mx);
-        ka_printf(&b, ", \"accuracies\": [");
+        ka_printf(&b, ", \"key_agreement\": ");
+        ka_num(&b, sum_agree / (double)nkeys);
+        ka_printf(&b, ", \"redraws\": %lld, \"single_key\": %s, \"values\": [", redraws,
+                  single ? "true" : "false");
         for (int64_t i = 0; i < nkeys; i++) {
             ka_printf(&b, i ? ", " : "");
             ka_num(&b, acc[i]);
