@@ -13,5 +13,6 @@ int kb_cmd_forward(int argc, char **argv);
 int kb_cmd_bench(int argc, char **argv);
 int kb_cmd_run(int argc, char **argv);
 int kb_cmd_report(int argc, char **argv);
+int kb_cmd_new_attack(int argc, char **argv);
 
 #endif

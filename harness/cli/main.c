@@ -22,6 +22,7 @@ static const struct command commands[] = {
     { "samples", kb_cmd_samples, "write a PNG grid of images under each transform" },
     { "forward", kb_cmd_forward, "run a backbone on a safetensors input (PyTorch parity checks)" },
     { "bench", kb_cmd_bench, "training and inference throughput of a backbone" },
+    { "new-attack", kb_cmd_new_attack, "scaffold an out-of-tree attack plugin" },
 };
 
 static void usage(FILE *f)
