@@ -112,6 +112,50 @@ static int accuracy_u8(struct kb_attack *a, struct kb_model *m, double *acc, con
     return 0;
 }
 
+/* Mean max-softmax probability of m on n uint8 images (the attacker's own
+ * plausibility score: it has the public pretrained model). */
+static int confidence_u8(struct kb_attack *a, struct kb_model *m, double *conf, const uint8_t *img,
+                         size_t n, uint32_t h, uint32_t w, uint32_t c, uint32_t classes,
+                         struct kb_error *err)
+{
+    const size_t B = 64, px = (size_t)h * w * c;
+    float *x = malloc(B * px * sizeof *x);
+    if (!x)
+        return kb_error_set(err, "jigsaw: out of memory for an evaluation batch");
+    double sum = 0;
+    for (size_t s = 0; s < n; s += B) {
+        size_t b = n - s < B ? n - s : B;
+        for (size_t i = 0; i < b; i++)
+            for (uint32_t ch = 0; ch < c; ch++)
+                for (size_t p = 0; p < (size_t)h * w; p++)
+                    x[(i * c + ch) * h * w + p] = img[(s + i) * px + p * c + ch] / 255.0f;
+        kb_attack_normalize(a, x, b);
+        const float *lg = kb_model_forward(m, x, (int64_t)b, false);
+        for (size_t i = 0; i < b; i++) {
+            float mx = lg[i * classes];
+            for (uint32_t k = 1; k < classes; k++)
+                mx = lg[i * classes + k] > mx ? lg[i * classes + k] : mx;
+            double z = 0;
+            for (uint32_t k = 0; k < classes; k++)
+                z += exp((double)(lg[i * classes + k] - mx));
+            sum += 1.0 / z;
+        }
+    }
+    free(x);
+    *conf = n ? sum / (double)n : 0;
+    return 0;
+}
+
+/* Whole images under the global symmetry `code` (an image is one h×w block;
+ * odd rotations only for square images). */
+static void apply_symmetry(uint8_t *out, const uint8_t *in, size_t n, uint32_t h, uint32_t c,
+                           uint32_t code)
+{
+    size_t px = (size_t)h * h * c;
+    for (size_t i = 0; i < n; i++)
+        kb_jigsaw_variant(out + i * px, in + i * px, h, c, code);
+}
+
 static int jigsaw_run(struct kb_attack *a, const struct kb_params *params, struct kb_error *err)
 {
     uint32_t h, w, c, classes;
@@ -140,14 +184,14 @@ static int jigsaw_run(struct kb_attack *a, const struct kb_params *params, struc
     size_t px = (size_t)h * w * c, bsz = (size_t)m * m * c;
 
     uint8_t *enc = malloc(N * px), *plain = malloc(N * px), *recon = malloc(N * px);
-    uint8_t *jrec = malloc(N * px), *cands = malloc(N * ncand * bsz);
+    uint8_t *jrec = malloc(N * px), *scratch = malloc(N * px), *cands = malloc(N * ncand * bsz);
     int32_t *y = malloc(N * sizeof *y);
     float *dlr = malloc(ncand * ncand * sizeof *dlr), *dtb = malloc(ncand * ncand * sizeof *dtb);
     float *jlr = calloc(ncand * ncand, sizeof *jlr), *jtb = calloc(ncand * ncand, sizeof *jtb);
     uint32_t *slot = malloc(nblocks * sizeof *slot);
     struct kb_model *model = NULL;
     int rc = 0;
-    if (!N || !enc || !plain || !recon || !jrec || !cands || !y || !dlr || !dtb || !jlr || !jtb ||
+    if (!N || !enc || !plain || !recon || !jrec || !scratch || !cands || !y || !dlr || !dtb || !jlr || !jtb ||
         !slot) {
         rc = N ? kb_error_set(err, "jigsaw: out of memory for %zu images", N)
                : kb_error_set(err, "jigsaw: the test split is empty");
@@ -178,22 +222,56 @@ static int jigsaw_run(struct kb_attack *a, const struct kb_params *params, struc
         placed += p, pairs_ok += po, pairs += pt;
         kb_attack_progress(a, "jigsaw: reassembling", (double)(i + 1), (double)N);
     }
-    size_t jplaced = 0, jpairs_ok = 0, jpairs = 0;
+    size_t jplaced = 0, jpairs_ok = 0, jpairs = 0, oplaced = 0;
+    uint32_t sym = 0;
+    double acc_rec = 0, acc_joint = 0, acc_enc = 0, acc_plain = 0;
+    if (kb_attack_model(a, KB_ATTACK_MODEL_PRETRAINED, &model, err) < 0) {
+        rc = -1;
+        goto out;
+    }
     if (joint) {
         if (kb_jigsaw_solve(slot, jlr, jtb, rows, cols, V, seeds, err) < 0) {
             rc = -1;
             goto out;
         }
-        for (size_t i = 0; i < N; i++) {
+        for (size_t i = 0; i < N; i++)
             kb_jigsaw_assemble(jrec + i * px, cands + i * ncand * bsz, slot, h, w, c, m);
+        /* The arrangement is found up to the symmetries of the variant set
+         * (the solver fixes its seed block's variant): keep the global
+         * symmetry under which the pretrained model is most confident. For
+         * reference only, also the best placement over them (an oracle). */
+        double best_conf = -1;
+        uint32_t nsym = h == w ? V : 1;  /* whole-image symmetries: square images only */
+        for (uint32_t g = 0; g < nsym; g++) {
+            uint32_t code = kb_jigsaw_variant_code(g, V);
+            apply_symmetry(scratch, jrec, N, h, c, code);
+            double conf = 0;
+            if (confidence_u8(a, model, &conf, scratch, N, h, w, c, classes, err) < 0) {
+                rc = -1;
+                goto out;
+            }
+            size_t op = 0;
+            for (size_t i = 0; i < N; i++) {
+                size_t p, po, pt;
+                kb_jigsaw_score(&p, &po, &pt, scratch + i * px, plain + i * px, h, w, c, m);
+                op += p;
+            }
+            if (op > oplaced)
+                oplaced = op;
+            if (conf > best_conf)
+                best_conf = conf, sym = code;
+        }
+        if (sym) {
+            apply_symmetry(scratch, jrec, N, h, c, sym);
+            memcpy(jrec, scratch, N * px);
+        }
+        for (size_t i = 0; i < N; i++) {
             size_t p, po, pt;
             kb_jigsaw_score(&p, &po, &pt, jrec + i * px, plain + i * px, h, w, c, m);
             jplaced += p, jpairs_ok += po, jpairs += pt;
         }
     }
-    double acc_rec = 0, acc_joint = 0, acc_enc = 0, acc_plain = 0;
-    if (kb_attack_model(a, KB_ATTACK_MODEL_PRETRAINED, &model, err) < 0 ||
-        accuracy_u8(a, model, &acc_rec, recon, y, N, h, w, c, classes, err) < 0 ||
+    if (accuracy_u8(a, model, &acc_rec, recon, y, N, h, w, c, classes, err) < 0 ||
         (joint && accuracy_u8(a, model, &acc_joint, jrec, y, N, h, w, c, classes, err) < 0) ||
         accuracy_u8(a, model, &acc_enc, enc, y, N, h, w, c, classes, err) < 0 ||
         accuracy_u8(a, model, &acc_plain, plain, y, N, h, w, c, classes, err) < 0) {
@@ -202,8 +280,8 @@ static int jigsaw_run(struct kb_attack *a, const struct kb_params *params, struc
     }
     char extra[256];
     snprintf(extra, sizeof extra,
-             "{\"images\": %zu, \"block_size\": %u, \"variants\": %u, \"seeds\": %u}", N, m, V,
-             seeds);
+             "{\"images\": %zu, \"block_size\": %u, \"variants\": %u, \"seeds\": %u, "
+             "\"joint_symmetry\": %u}", N, m, V, seeds, sym);
     size_t nb = N * nblocks;
     if (kb_attack_metric(a, "placement_accuracy", (double)placed / (double)nb, nb, extra, err) < 0 ||
         kb_attack_metric(a, "neighbor_accuracy", pairs ? (double)pairs_ok / (double)pairs : 0,
@@ -216,11 +294,13 @@ static int jigsaw_run(struct kb_attack *a, const struct kb_params *params, struc
                            err) < 0 ||
           kb_attack_metric(a, "joint_neighbor_accuracy",
                            jpairs ? (double)jpairs_ok / (double)jpairs : 0, jpairs, extra, err) < 0 ||
+          kb_attack_metric(a, "joint_placement_accuracy_best_symmetry",
+                           (double)oplaced / (double)nb, nb, extra, err) < 0 ||
           kb_attack_metric(a, "pretrained_accuracy_joint", acc_joint, N, extra, err) < 0)))
         rc = -1;
 out:
     kb_model_free(model);
-    free(enc), free(plain), free(recon), free(jrec), free(cands), free(y);
+    free(enc), free(plain), free(recon), free(jrec), free(scratch), free(cands), free(y);
     free(dlr), free(dtb), free(jlr), free(jtb), free(slot);
     return rc;
 }
