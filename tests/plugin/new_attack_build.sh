@@ -41,9 +41,16 @@ sed 's/attack_template/myattack/g' "$src/plugins/attack-template/attack_template
 sed 's/attack_template/myattack/g' "$src/plugins/attack-template/test_attack_template.c" |
     cmp -s - "$tmp/myattack/test_myattack.c" || fail "test_myattack.c differs from the template"
 
-# Build it against the installed keybench.pc.
+# Build it against the installed keybench.pc (with keybench's own sanitizers,
+# if any: an uninstrumented test program cannot load an ASan libkeybench).
+san=$(python3 -c 'import json, sys
+opts = json.load(open(sys.argv[1]))
+print(next((o["value"] for o in opts if o["name"] == "b_sanitize"), "none"))' \
+    "$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo none)
+set --
+[ "$san" = none ] || set -- "-Db_sanitize=$san" -Db_lundef=false
 PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest \
-    meson setup "$tmp/mb" "$tmp/myattack" >"$tmp/setup.log" 2>&1 ||
+    meson setup "$@" "$tmp/mb" "$tmp/myattack" >"$tmp/setup.log" 2>&1 ||
     { cat "$tmp/setup.log" >&2; fail "meson setup of the generated plugin failed"; }
 meson compile -C "$tmp/mb" >"$tmp/compile.log" 2>&1 ||
     { cat "$tmp/compile.log" >&2; fail "building the generated plugin failed"; }
