@@ -5,16 +5,18 @@
  * chance, and fine-tuning on enough plain data restores accuracy. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include <keybench/journal.h>
 #include <keybench/runner.h>
-#include <keybench/secret.h>
 
 static char dir[64];
 static json_t *recs;
@@ -26,15 +28,16 @@ static void put_be32(FILE *f, uint32_t v)
 }
 
 enum data_kind {
-    /* class k is bright in quadrant k: a spatial cue that moving blocks destroys */
-    DATA_QUADRANT = 0,
-    /* class k is bright at position k of every 2×2 cell: a cue inside the
-     * block, which a wrong bit or a wrong permutation entry moves to
-     * another class's position */
+    /* class k (of 16) is bright in block k of the 4×4 grid of 4×4 blocks: a
+     * cue that moving blocks moves to another class */
+    DATA_BLOCK = 0,
+    /* class k (of 16): in every 2×2 cell, position q (row-major) is bright
+     * iff bit q of k is set. A wrong negpos bit q maps class k exactly onto
+     * class k XOR 2^q, so only the true key classifies a batch well */
     DATA_CELL = 1
 };
 
-/* 16×16 gray images, 4 classes, plus noise. */
+/* 16×16 gray images, 16 classes, plus noise. */
 static void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed,
                            enum data_kind kind)
 {
@@ -48,13 +51,14 @@ static void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n,
     put_be32(fl, 0x801), put_be32(fl, n);
     uint32_t s = seed * 2654435761u + 1;
     for (uint32_t i = 0; i < n; i++) {
-        uint8_t label = (uint8_t)(i % 4);
+        uint8_t label = (uint8_t)(i % 16);
         fputc(label, fl);
         for (int y = 0; y < 16; y++)
             for (int x = 0; x < 16; x++) {
                 s = s * 1664525u + 1013904223u;
-                int q = kind == DATA_QUADRANT ? (y >= 8) * 2 + (x >= 8) : (y % 2) * 2 + (x % 2);
-                int v = (int)((s >> 24) % 90) + (q == label ? 150 : 0);
+                bool bright = kind == DATA_BLOCK ? (y / 4) * 4 + x / 4 == label
+                                                 : (label >> ((y % 2) * 2 + x % 2)) & 1;
+                int v = (int)((s >> 24) % 90) + (bright ? 150 : 0);
                 fputc(v > 255 ? 255 : v, fi);
             }
     }
@@ -67,9 +71,18 @@ static void setup(void)
     strcpy(dir, "/tmp/kbkaXXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     char p[256];
+    /* a fixed master secret (KA_KEY_SEED=k picks another): the same keys,
+     * hence the same results, on every run */
     snprintf(p, sizeof p, "%s/lab.key", dir);
-    struct kb_error err = {0};
-    cr_assert_eq(kb_secret_generate_file(p, &err), 0, "%s", err.msg);
+    uint8_t secret[32];
+    const char *ks = getenv("KA_KEY_SEED");
+    uint32_t k = ks ? (uint32_t)strtoul(ks, NULL, 10) : 1;
+    for (int i = 0; i < 32; i++)
+        secret[i] = (uint8_t)((k * 2654435761u) >> (i % 4 * 8)) ^ (uint8_t)(i * 37 + k);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, secret, sizeof secret), (ssize_t)sizeof secret);
+    close(fd);
     recs = NULL;
 }
 
@@ -93,8 +106,8 @@ static void make_data(enum data_kind kind)
 }
 
 /* Write the spec (transforms and attacks as YAML flow text), run it, load
- * the journal into `recs`. */
-static void run_spec(const char *transforms, const char *attacks)
+ * the journal into `recs`; the number of failed cells. */
+static int run_spec_failed(const char *transforms, const char *attacks)
 {
     char sp[256], rd[256];
     snprintf(sp, sizeof sp, "%s/s.yaml", dir);
@@ -149,6 +162,12 @@ static void run_spec(const char *transforms, const char *attacks)
                     (long long)json_integer_value(json_object_get(r, "n")));
         }
     }
+    return failed;
+}
+
+static void run_spec(const char *transforms, const char *attacks)
+{
+    int failed = run_spec_failed(transforms, attacks);
     if (failed != 0) {
         /* say which cell failed and why */
         size_t i;
@@ -161,6 +180,20 @@ static void run_spec(const char *transforms, const char *attacks)
         }
     }
     cr_assert_eq(failed, 0, "%d cells failed", failed);
+}
+
+/* The error of the (only) failed cell. */
+static const char *cell_error(void)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        const char *type = json_string_value(json_object_get(r, "type"));
+        if (type && !strcmp(type, "cell_failed"))
+            return json_string_value(json_object_get(r, "error"));
+    }
+    cr_assert_fail("no cell_failed record");
+    return NULL;
 }
 
 /* The measurement of a cell (by transform name and block size; 0 = any),
@@ -212,13 +245,22 @@ Test(key_attacks, tiny_key_space_is_recovered_and_brute_force_counts_it)
         double correct = value("negpos", bs, "correct_key", "accuracy");
         cr_assert_gt(correct, 0.9, "block %d: the protected model itself is poor (%g)", bs,
                      correct);
-        cr_assert_float_eq(value("negpos", bs, "key_estimation", "key_agreement_random"), 1.0,
-                           1e-12, "block %d", bs);
+        double ag = value("negpos", bs, "key_estimation", "key_agreement_random");
+        cr_assert_float_eq(ag, 1.0, 1e-12, "block %d: agreement %g (batch accuracy %g, true key's %g)",
+                           bs, ag, value("negpos", bs, "key_estimation", "batch_accuracy_random"),
+                           value("negpos", bs, "key_estimation", "batch_accuracy_true_key"));
         cr_assert_float_eq(value("negpos", bs, "key_estimation", "accuracy_random"), correct,
                            1e-9, "block %d", bs);
-        /* the bit-flip search recovers it too */
-        cr_assert_float_eq(value("negpos", bs, "key_estimation", "key_agreement_bitflip"), 1.0,
-                           1e-12, "block %d", bs);
+        /* the bit-flip search: one bit is always found; with more, a start
+         * two or more bits off sits on a plateau of score 0 on this data
+         * (every class maps onto another), where it only drifts */
+        if (bs == 1)
+            cr_assert_float_eq(value("negpos", bs, "key_estimation", "key_agreement_bitflip"),
+                               1.0, 1e-12);
+        cr_assert_leq(value("negpos", bs, "key_estimation", "evaluations_bitflip"),
+                      1 + 4.0 * 2, "at most 1 + L·sweeps evaluations");
+        cr_assert_leq(value("negpos", bs, "key_estimation", "batch_accuracy_bitflip"),
+                      value("negpos", bs, "key_estimation", "batch_accuracy_true_key"));
         /* the curve ends at the evaluations spent, at the best score */
         const json_t *r = find("negpos", bs, "key_estimation", "accuracy_random", -1);
         json_t *curve = json_object_get(r, "curve");
@@ -288,16 +330,16 @@ Test(key_attacks, large_key_space_is_not_recovered)
 
 Test(key_attacks, wrong_key_plain_and_fine_tune_on_block_scramble)
 {
-    make_data(DATA_QUADRANT);
+    make_data(DATA_BLOCK);
     run_spec("{name: block_scramble, block_size: 4}",
              "[{name: plain}, {name: wrong_key, keys: 4},"
              " {name: fine_tune, sizes: \"8, 1000\"}]");
     double correct = value("block_scramble", 4, "correct_key", "accuracy");
     cr_assert_gt(correct, 0.9);
-    /* wrong keys: near chance (4 classes) */
+    /* wrong keys: near chance (16 classes) */
     const json_t *wk = find("block_scramble", 4, "wrong_key", "accuracy", -1);
     double wacc = json_number_value(json_object_get(wk, "value"));
-    cr_assert_lt(wacc, 0.55, "wrong-key accuracy %g", wacc);
+    cr_assert_lt(wacc, 0.3, "wrong-key accuracy %g", wacc);
     cr_assert_eq(json_integer_value(json_object_get(wk, "keys")), 4);
     cr_assert_eq(json_integer_value(json_object_get(wk, "trials")), 4);
     cr_assert_eq(json_array_size(json_object_get(wk, "values")), 4);
@@ -307,7 +349,7 @@ Test(key_attacks, wrong_key_plain_and_fine_tune_on_block_scramble)
     cr_assert_lt(wag, 1.0);
     /* plain images on the protected model */
     double plain = value("block_scramble", 4, "plain", "accuracy");
-    cr_assert_lt(plain, 0.7, "plain accuracy %g", plain);
+    cr_assert_lt(plain, 0.3, "plain accuracy %g", plain);
     /* the runner's own plain evaluation and the attack's agree exactly */
     size_t i, nplain = 0;
     json_t *r;
@@ -334,4 +376,23 @@ Test(key_attacks, wrong_key_plain_and_fine_tune_on_block_scramble)
     find("block_scramble", 4, "fine_tune", "accuracy_from_scratch", 200);
     const json_t *small = find("block_scramble", 4, "fine_tune", "accuracy_from_protected", 8);
     cr_assert(json_is_false(json_object_get(small, "clamped")));
+}
+
+Test(key_attacks, a_mode_the_transform_lacks_fails_the_cell_clearly)
+{
+    make_data(DATA_CELL);
+    cr_assert_eq(run_spec_failed("{name: pixel_shuffle, block_size: 4}",
+                                 "[{name: key_estimation, mode: bitflip, budget: 5}]"), 1);
+    const char *e = cell_error();
+    cr_assert(strstr(e, "key_estimation") && strstr(e, "key_flip") && strstr(e, "pixel_shuffle"),
+              "%s", e);
+}
+
+Test(key_attacks, bad_fine_tune_sizes_fail_the_cell_clearly)
+{
+    make_data(DATA_BLOCK);
+    cr_assert_eq(run_spec_failed("{name: negpos, block_size: 2}",
+                                 "[{name: fine_tune, sizes: \"10,x\"}]"), 1);
+    const char *e = cell_error();
+    cr_assert(strstr(e, "fine_tune") && strstr(e, "sizes") && strstr(e, "10,x"), "%s", e);
 }
