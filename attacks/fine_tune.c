@@ -10,7 +10,7 @@
  * Schedule: the cell's fine-tune schedule (kb_attack_finetune_config), with
  * `epochs` and `lr` overriding it when given.
  *
- * Metrics, each with extra {"n": n, ...}: accuracy_from_protected,
+ * Metrics, each with extra {"train_images": n, ...}: accuracy_from_protected,
  * accuracy_from_pretrained, accuracy_from_scratch (n = test images), and
  * advantage_over_pretrained = from_protected − from_pretrained. */
 #include <errno.h>
@@ -112,7 +112,7 @@ static int ft_run(struct kb_attack *a, const struct kb_params *params, struct kb
                 return kb_error_prefix(err, "fine_tune: n=%zu, %s", n, names[k] + 9);
         }
         struct ka_buf b = {0};
-        ka_printf(&b, "{\"n\": %zu, \"requested\": %zu, \"clamped\": %s, \"attacker_images\": "
+        ka_printf(&b, "{\"train_images\": %zu, \"requested\": %zu, \"clamped\": %s, \"attacker_images\": "
                   "%zu, \"epochs\": %lld, \"lr\": ", n, req[s], n < req[s] ? "true" : "false",
                   avail, (long long)cfg.epochs);
         ka_num(&b, cfg.lr);

@@ -9,6 +9,7 @@
 
 #include <keybench/attack.h>
 #include <keybench/journal.h>
+#include <keybench/keys.h>
 #include <keybench/secret.h>
 #include <keybench/spec.h>
 #include "run_internal.h"
@@ -370,11 +371,22 @@ int kb_attack_metric(struct kb_attack *a, const char *metric, double value, uint
                                 a->plugin->name, metric, extra ? "not an object" : je.text);
         }
     }
+    static const char *const reserved[] = { "type", "condition", "metric", "value", "n",
+                                            "ci_low", "ci_high", "wall_s", "cell", "run" };
+    for (size_t i = 0; extra && i < sizeof reserved / sizeof *reserved; i++)
+        if (json_object_get(extra, reserved[i])) {
+            json_decref(extra);
+            return kb_error_set(err, "attack %s: metric '%s': extra field '%s' is reserved by "
+                                "the journal; rename it", a->plugin->name, metric, reserved[i]);
+        }
     double lo = NAN, hi = NAN;
     double k = value * (double)n;
     if (strstr(metric, "accuracy") && n > 0 && isfinite(value) && fabs(k - round(k)) < 1e-6)
         kb_wilson(&lo, &hi, round(k), (double)n, 1.96);
-    return kb_run_record(a->env->cell_ctx, a->plugin->name, metric, value, n, lo, hi, extra, err);
+    /* "attack:NAME": apart from the runner's own conditions (plain, wrong_key) */
+    char condition[160];
+    snprintf(condition, sizeof condition, "attack:%s", a->plugin->name);
+    return kb_run_record(a->env->cell_ctx, condition, metric, value, n, lo, hi, extra, err);
 }
 
 /* ------------------------------------------------------------------ running them */
@@ -430,8 +442,13 @@ int kb_run_attacks(const struct kb_attack_env *env, struct kb_error *err)
         const struct kb_attack_ops *ops = ap->ops;
         struct kb_attack a = { .env = env, .plugin = ap, .tops = env->transform->ops,
                                .att_order = order, .seed = env->seed };
-        char domain[160];
-        snprintf(domain, sizeof domain, "attack/%s/%s", ap->name, kb_cell_id(c));
+        /* seeded by the attack, the transform's key context (public) and the
+         * seed: not by the cell id, which depends on where the data lives */
+        char domain[1024];
+        char *kctx = kb_key_context(env->transform->name,
+                                    kb_cell_params(c, KB_KIND_TRANSFORM), env->seed);
+        snprintf(domain, sizeof domain, "attack/%s/%s", ap->name, kctx ? kctx : "");
+        free(kctx);
         kb_rng_init_seed(&a.rng, env->seed, domain);
         if (ops->run(&a, params, err) < 0)
             rc = kb_error_prefix(err, "attack %s", ap->name);

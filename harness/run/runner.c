@@ -416,7 +416,7 @@ static int record(struct cell_ctx *cc, const char *condition, const char *metric
     json_object_set_new(rec, "ci_high", isfinite(ci_hi) ? json_real(ci_hi) : json_null());
     json_object_set_new(rec, "wall_s", json_real(now_s() - cc->t0));
     if (extra)
-        json_object_update(rec, extra);
+        json_object_update_missing(rec, extra); /* never over a record's own fields */
     json_decref(extra);
     int rc = kb_journal_append(cc->r->journal, rec, err);
     json_decref(rec);
@@ -670,7 +670,12 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         uint64_t total_n = 0;
         struct kb_rng wr;
         char domain[64];
-        snprintf(domain, sizeof domain, "wrong_key/%s", kb_cell_id(c));
+        /* the stream depends on the transform, its parameters and the seed
+         * (the key context, which is public), not on the cell id: the same
+         * spec run from another folder measures the same wrong keys */
+        char *kctx = kb_key_context(tp->name, kb_cell_params(c, KB_KIND_TRANSFORM), seed);
+        snprintf(domain, sizeof domain, "wrong_key/%s", kctx ? kctx : tp->name);
+        free(kctx);
         kb_rng_init_seed(&wr, seed, domain);
         int64_t done = 0, redraws = 0;
         for (int64_t i = 0; i < nw && accs && agree; i++) {

@@ -16,6 +16,12 @@
 
 #include "jigsaw_solver.h"
 
+/* An attack's condition is "attack:NAME"; compare by NAME. */
+static const char *cond_name(const char *c)
+{
+    return c && !strncmp(c, "attack:", 7) ? c + 7 : c;
+}
+
 /* 32×32 RGB: a smooth sinusoid per channel (different frequencies and phases). */
 static void smooth_image(uint8_t *img, uint32_t h, uint32_t w, uint32_t c, double phase)
 {
@@ -193,7 +199,7 @@ static double value(const json_t *recs, const char *condition, const char *metri
     json_t *r;
     json_array_foreach(recs, i, r) {
         const char *t = json_string_value(json_object_get(r, "type"));
-        const char *cnd = json_string_value(json_object_get(r, "condition"));
+        const char *cnd = cond_name(json_string_value(json_object_get(r, "condition")));
         const char *mt = json_string_value(json_object_get(r, "metric"));
         if (t && cnd && mt && !strcmp(t, "measurement") && !strcmp(cnd, condition) &&
             !strcmp(mt, metric))
@@ -264,7 +270,7 @@ Test(jigsaw_run, searches_block_rotations_when_the_transform_rotates, .init = se
     json_t *r;
     int seen = 0;
     json_array_foreach(recs, i, r) {
-        const char *cnd = json_string_value(json_object_get(r, "condition"));
+        const char *cnd = cond_name(json_string_value(json_object_get(r, "condition")));
         if (!cnd || strcmp(cnd, "jigsaw"))
             continue;
         double v = json_number_value(json_object_get(r, "value"));

@@ -18,6 +18,12 @@
 #include <keybench/journal.h>
 #include <keybench/runner.h>
 
+/* An attack's condition is "attack:NAME"; compare by NAME. */
+static const char *cond_name(const char *c)
+{
+    return c && !strncmp(c, "attack:", 7) ? c + 7 : c;
+}
+
 static char dir[64];
 static json_t *recs;
 
@@ -156,7 +162,7 @@ static int run_spec_failed(const char *transforms, const char *attacks)
             fprintf(stderr, "%s/%lld %s %s = %g (n %lld)\n",
                     json_string_value(json_object_get(r, "transform")),
                     (long long)json_integer_value(bs),
-                    json_string_value(json_object_get(r, "condition")),
+                    cond_name(json_string_value(json_object_get(r, "condition"))),
                     json_string_value(json_object_get(r, "metric")),
                     json_number_value(json_object_get(r, "value")),
                     (long long)json_integer_value(json_object_get(r, "n")));
@@ -208,7 +214,7 @@ static const json_t *find(const char *transform, int block_size, const char *con
         if (!type || strcmp(type, "measurement"))
             continue;
         if (strcmp(json_string_value(json_object_get(r, "transform")), transform) ||
-            strcmp(json_string_value(json_object_get(r, "condition")), condition) ||
+            strcmp(cond_name(json_string_value(json_object_get(r, "condition"))), condition) ||
             strcmp(json_string_value(json_object_get(r, "metric")), metric))
             continue;
         if (block_size) {
@@ -217,7 +223,7 @@ static const json_t *find(const char *transform, int block_size, const char *con
             if (!bs || json_integer_value(bs) != block_size)
                 continue;
         }
-        if (n_extra >= 0 && json_integer_value(json_object_get(r, "n")) != n_extra)
+        if (n_extra >= 0 && json_integer_value(json_object_get(r, "train_images")) != n_extra)
             continue;
         return r;
     }
@@ -354,7 +360,7 @@ Test(key_attacks, wrong_key_plain_and_fine_tune_on_block_scramble)
     size_t i, nplain = 0;
     json_t *r;
     json_array_foreach(recs, i, r) {
-        const char *c = json_string_value(json_object_get(r, "condition"));
+        const char *c = cond_name(json_string_value(json_object_get(r, "condition")));
         const char *m = json_string_value(json_object_get(r, "metric"));
         if (c && m && !strcmp(c, "plain") && !strcmp(m, "accuracy")) {
             cr_assert_float_eq(json_number_value(json_object_get(r, "value")), plain, 1e-12);

@@ -13,6 +13,12 @@
 #include <keybench/journal.h>
 #include <keybench/runner.h>
 
+/* An attack's condition is "attack:NAME"; compare by NAME. */
+static const char *cond_name(const char *c)
+{
+    return c && !strncmp(c, "attack:", 7) ? c + 7 : c;
+}
+
 static char dir[64];
 
 static void put_be32(FILE *f, uint32_t v)
@@ -105,7 +111,7 @@ static double value(const json_t *recs, const char *metric)
     json_t *r;
     json_array_foreach(recs, i, r) {
         const char *t = json_string_value(json_object_get(r, "type"));
-        const char *cnd = json_string_value(json_object_get(r, "condition"));
+        const char *cnd = cond_name(json_string_value(json_object_get(r, "condition")));
         const char *mt = json_string_value(json_object_get(r, "metric"));
         if (t && cnd && mt && !strcmp(t, "measurement") && !strcmp(cnd, "pgd") &&
             !strcmp(mt, metric))

@@ -100,6 +100,6 @@ YAML
     >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log" >&2; fail "installed keybench run with myattack failed"; }
 j=$tmp/spec/run/journal.jsonl
 [ -f "$j" ] || fail "no journal"
-grep '"condition":"myattack"' "$j" | grep -q '"metric":"mean_random_key_accuracy"' ||
+grep '"condition":"attack:myattack"' "$j" | grep -q '"metric":"mean_random_key_accuracy"' ||
     { cat "$j" >&2; fail "the journal has no myattack/mean_random_key_accuracy record"; }
 echo "new_attack_build: ok (myattack scaffolded by the installed keybench, built against keybench.pc, $tested, its metric is in the journal)"

@@ -91,18 +91,18 @@ Test(attack_api, the_probe_sees_what_the_runner_measured)
     snprintf(p, sizeof p, "%s/run/journal.jsonl", dir);
     json_t *recs;
     cr_assert_eq(kb_journal_read(&recs, p, NULL, &err), 0, "%s", err.msg);
-    cr_assert_float_eq(value(recs, "test_probe", "accuracy_true_key"),
+    cr_assert_float_eq(value(recs, "attack:test_probe", "accuracy_true_key"),
                        value(recs, "correct_key", "accuracy"), 1e-12);
-    cr_assert_float_eq(value(recs, "test_probe", "accuracy_plain"), value(recs, "plain", "accuracy"),
+    cr_assert_float_eq(value(recs, "attack:test_probe", "accuracy_plain"), value(recs, "plain", "accuracy"),
                        1e-12);
-    cr_assert_float_eq(value(recs, "test_probe", "agreement_true"), 1.0, 1e-12);
-    cr_assert_lt(value(recs, "test_probe", "agreement_random"), 1.0);
-    cr_assert_lt(value(recs, "test_probe", "accuracy_random_key"),
+    cr_assert_float_eq(value(recs, "attack:test_probe", "agreement_true"), 1.0, 1e-12);
+    cr_assert_lt(value(recs, "attack:test_probe", "agreement_random"), 1.0);
+    cr_assert_lt(value(recs, "attack:test_probe", "accuracy_random_key"),
                  value(recs, "correct_key", "accuracy"));
-    cr_assert_lt(value(recs, "test_probe", "batch01_vs_batch"), 1e-5);
-    cr_assert_float_eq(value(recs, "test_probe", "prefix_classes"), 4.0, 1e-12);
-    cr_assert_float_eq(value(recs, "test_probe", "n_attacker"), 60.0, 1e-12);
-    cr_assert_gt(value(recs, "test_probe", "accuracy_scratch"), 0.0);
+    cr_assert_lt(value(recs, "attack:test_probe", "batch01_vs_batch"), 1e-5);
+    cr_assert_float_eq(value(recs, "attack:test_probe", "prefix_classes"), 4.0, 1e-12);
+    cr_assert_float_eq(value(recs, "attack:test_probe", "n_attacker"), 60.0, 1e-12);
+    cr_assert_gt(value(recs, "attack:test_probe", "accuracy_scratch"), 0.0);
     json_decref(recs);
 }
 
