@@ -63,7 +63,9 @@ Test(configs, every_shipped_config_plans)
     cr_assert_eq(plan_count(config("quickstart.yaml"), NULL, 0), 5);
     cr_assert_eq(plan_count(config("cifar10.yaml"), NULL, 0), 15);
     cr_assert_eq(plan_count(config("imagenet.yaml"), NULL, 0), 4);
-    cr_assert_gt(plan_count(config("paper-fmnist.yaml"), NULL, 0), 20);
+    cr_assert_eq(plan_count(config("paper-fmnist.yaml"), NULL, 0), 57);
+    cr_assert_eq(plan_count(config("attacks-fmnist.yaml"), NULL, 0), 48);
+    cr_assert_eq(plan_count(config("attacks-jigsaw-fmnist.yaml"), NULL, 0), 12);
 }
 
 static int run(const char *spec, const char *const *ovr, size_t n_ovr, const char *run_dir)
