@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "../run/run_helpers.h"
 #include <keybench/journal.h>
 #include <keybench/rng.h>
 #include <keybench/runner.h>
@@ -142,37 +143,20 @@ Test(jigsaw_solver, score_counts_placements_and_neighbours)
 
 static char dir[64];
 
-static void put_be32(FILE *f, uint32_t v)
+/* 4 classes: a smooth wave plus a smooth bright blob in quadrant `label`. */
+static int smooth_pixel(void *ctx, uint32_t i, uint32_t label, int y, int x, uint32_t *noise)
 {
-    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-    fwrite(b, 1, 4, f);
+    (void)noise;
+    uint32_t seed = *(const uint32_t *)ctx;
+    double ph = 0.37 * (i + seed * 1000), cy = 4 + 8 * (label / 2), cx = 4 + 8 * (label % 2);
+    double v = 70 + 40 * sin(0.3 * x + 0.2 * y + ph) + 25 * cos(0.25 * y - ph) +
+               110 * exp(-((x - cx) * (x - cx) + (y - cy) * (y - cy)) / 18.0);
+    return (int)lround(v);
 }
 
-/* n smooth 16×16 gray images, 4 classes: a smooth wave plus a smooth bright
- * blob in quadrant `label`. */
 static void write_smooth_idx(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed)
 {
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", data_dir, prefix);
-    FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", data_dir, prefix);
-    FILE *fl = fopen(p, "wb");
-    cr_assert(fi && fl);
-    put_be32(fi, 0x803), put_be32(fi, n), put_be32(fi, 16), put_be32(fi, 16);
-    put_be32(fl, 0x801), put_be32(fl, n);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t label = i % 4;
-        fputc((int)label, fl);
-        double ph = 0.37 * (i + seed * 1000), cy = 4 + 8 * (label / 2), cx = 4 + 8 * (label % 2);
-        for (int y = 0; y < 16; y++)
-            for (int x = 0; x < 16; x++) {
-                double v = 70 + 40 * sin(0.3 * x + 0.2 * y + ph) + 25 * cos(0.25 * y - ph) +
-                           110 * exp(-((x - cx) * (x - cx) + (y - cy) * (y - cy)) / 18.0);
-                fputc(v < 0 ? 0 : v > 255 ? 255 : (int)lround(v), fi);
-            }
-    }
-    fclose(fi);
-    fclose(fl);
+    write_idx_fn(data_dir, prefix, n, 4, seed, smooth_pixel, &seed);
 }
 
 static void setup(void)

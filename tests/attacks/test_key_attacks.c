@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "../run/run_helpers.h"
 #include <keybench/journal.h>
 #include <keybench/runner.h>
 
@@ -27,12 +28,6 @@ static const char *cond_name(const char *c)
 static char dir[64];
 static json_t *recs;
 
-static void put_be32(FILE *f, uint32_t v)
-{
-    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-    fwrite(b, 1, 4, f);
-}
-
 enum data_kind {
     /* class k (of 16) is bright in block k of the 4×4 grid of 4×4 blocks: a
      * cue that moving blocks moves to another class */
@@ -43,33 +38,20 @@ enum data_kind {
     DATA_CELL = 1
 };
 
-/* 16×16 gray images, 16 classes, plus noise. */
-static void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed,
-                           enum data_kind kind)
+/* 16 classes, plus noise (see enum data_kind). */
+static int key_pixel(void *ctx, uint32_t i, uint32_t label, int y, int x, uint32_t *noise)
 {
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", data_dir, prefix);
-    FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", data_dir, prefix);
-    FILE *fl = fopen(p, "wb");
-    cr_assert(fi && fl);
-    put_be32(fi, 0x803), put_be32(fi, n), put_be32(fi, 16), put_be32(fi, 16);
-    put_be32(fl, 0x801), put_be32(fl, n);
-    uint32_t s = seed * 2654435761u + 1;
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t label = (uint8_t)(i % 16);
-        fputc(label, fl);
-        for (int y = 0; y < 16; y++)
-            for (int x = 0; x < 16; x++) {
-                s = s * 1664525u + 1013904223u;
-                bool bright = kind == DATA_BLOCK ? (y / 4) * 4 + x / 4 == label
-                                                 : (label >> ((y % 2) * 2 + x % 2)) & 1;
-                int v = (int)((s >> 24) % 90) + (bright ? 150 : 0);
-                fputc(v > 255 ? 255 : v, fi);
-            }
-    }
-    fclose(fi);
-    fclose(fl);
+    (void)i;
+    enum data_kind kind = *(const enum data_kind *)ctx;
+    bool bright = kind == DATA_BLOCK ? (uint32_t)((y / 4) * 4 + x / 4) == label
+                                     : (label >> ((y % 2) * 2 + x % 2)) & 1;
+    return (int)(test_noise(noise) % 90) + (bright ? 150 : 0);
+}
+
+static void write_idx_pair_kind(const char *data_dir, const char *prefix, uint32_t n,
+                                uint32_t seed, enum data_kind kind)
+{
+    write_idx_fn(data_dir, prefix, n, 16, seed, key_pixel, &kind);
 }
 
 static void setup(void)
@@ -107,8 +89,8 @@ static void make_data(enum data_kind kind)
     char p[256];
     snprintf(p, sizeof p, "%s/data", dir);
     mkdir(p, 0755);
-    write_idx_pair(p, "train", 480, 1, kind);
-    write_idx_pair(p, "t10k", 200, 2, kind);
+    write_idx_pair_kind(p, "train", 480, 1, kind);
+    write_idx_pair_kind(p, "t10k", 200, 2, kind);
 }
 
 /* Write the spec (transforms and attacks as YAML flow text), run it, load

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "../run/run_helpers.h"
 #include <keybench/journal.h>
 #include <keybench/runner.h>
 
@@ -21,37 +22,12 @@ static const char *cond_name(const char *c)
 
 static char dir[64];
 
-static void put_be32(FILE *f, uint32_t v)
+/* 4 classes: class k is brighter in quadrant k (60 over noise 0..119). */
+static int pgd_pixel(void *ctx, uint32_t i, uint32_t label, int y, int x, uint32_t *noise)
 {
-    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-    fwrite(b, 1, 4, f);
-}
-
-/* n 16×16 gray images, 4 classes: class k is brighter in quadrant k, plus noise. */
-static void write_idx(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", data_dir, prefix);
-    FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", data_dir, prefix);
-    FILE *fl = fopen(p, "wb");
-    cr_assert(fi && fl);
-    put_be32(fi, 0x803), put_be32(fi, n), put_be32(fi, 16), put_be32(fi, 16);
-    put_be32(fl, 0x801), put_be32(fl, n);
-    uint32_t s = seed * 2654435761u + 1;
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t label = (uint8_t)(i % 4);
-        fputc(label, fl);
-        for (int y = 0; y < 16; y++)
-            for (int x = 0; x < 16; x++) {
-                s = s * 1664525u + 1013904223u;
-                int q = (y >= 8) * 2 + (x >= 8);
-                int v = (int)((s >> 24) % 120) + (q == label ? 60 : 0);
-                fputc(v > 255 ? 255 : v, fi);
-            }
-    }
-    fclose(fi);
-    fclose(fl);
+    (void)ctx, (void)i;
+    int q = (y >= 8) * 2 + (x >= 8);
+    return (int)(test_noise(noise) % 120) + (q == (int)label ? 60 : 0);
 }
 
 static void setup(void)
@@ -61,8 +37,8 @@ static void setup(void)
     char p[256];
     snprintf(p, sizeof p, "%s/data", dir);
     mkdir(p, 0755);
-    write_idx(p, "train", 400, 1);
-    write_idx(p, "t10k", 100, 2);
+    write_idx_fn(p, "train", 400, 4, 1, pgd_pixel, NULL);
+    write_idx_fn(p, "t10k", 100, 4, 2, pgd_pixel, NULL);
 }
 
 static void teardown(void)

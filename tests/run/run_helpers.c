@@ -1,4 +1,4 @@
-/* Fixtures shared by the runner tests. */
+/* Fixtures shared by the runner and attack tests: tiny synthetic IDX datasets. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 
@@ -10,8 +10,14 @@ static void put_be32(FILE *f, uint32_t v)
     fwrite(b, 1, 4, f);
 }
 
-/* 16×16 gray images, 4 classes: class k is bright in quadrant k, plus noise. */
-void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed)
+uint32_t test_noise(uint32_t *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return *state >> 24;
+}
+
+void write_idx_fn(const char *data_dir, const char *prefix, uint32_t n, uint32_t n_classes,
+                  uint32_t seed, kb_test_pixel_fn fn, void *ctx)
 {
     char p[256];
     snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", data_dir, prefix);
@@ -23,17 +29,26 @@ void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32
     put_be32(fl, 0x801), put_be32(fl, n);
     uint32_t s = seed * 2654435761u + 1;
     for (uint32_t i = 0; i < n; i++) {
-        uint8_t label = (uint8_t)(i % 4);
-        fputc(label, fl);
+        uint32_t label = i % n_classes;
+        fputc((int)label, fl);
         for (int y = 0; y < 16; y++)
             for (int x = 0; x < 16; x++) {
-                s = s * 1664525u + 1013904223u;
-                int q = (y >= 8) * 2 + (x >= 8);
-                int v = (int)((s >> 24) % 90) + (q == label ? 150 : 0);
-                fputc(v > 255 ? 255 : v, fi);
+                int v = fn(ctx, i, label, y, x, &s);
+                fputc(v < 0 ? 0 : v > 255 ? 255 : v, fi);
             }
     }
     fclose(fi);
     fclose(fl);
 }
 
+static int quadrant_pixel(void *ctx, uint32_t i, uint32_t label, int y, int x, uint32_t *noise)
+{
+    (void)ctx, (void)i;
+    int q = (y >= 8) * 2 + (x >= 8);
+    return (int)(test_noise(noise) % 90) + (q == (int)label ? 150 : 0);
+}
+
+void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed)
+{
+    write_idx_fn(data_dir, prefix, n, 4, seed, quadrant_pixel, NULL);
+}

@@ -1,11 +1,23 @@
-/* Fixtures shared by the runner tests. */
+/* Fixtures shared by the runner and attack tests: tiny synthetic IDX datasets. */
 #ifndef KB_TEST_RUN_HELPERS_H
 #define KB_TEST_RUN_HELPERS_H
 
 #include <stdint.h>
 
-/* DIR/PREFIX-images-idx3-ubyte and -labels-idx1-ubyte: n 16×16 gray images,
- * 4 classes; class k is bright in quadrant k, plus noise (seeded). */
+/* The value of pixel (y, x) of image i with label `label`; *noise is a
+ * running LCG state the function may advance for per-pixel noise. */
+typedef int (*kb_test_pixel_fn)(void *ctx, uint32_t i, uint32_t label, int y, int x,
+                                uint32_t *noise);
+
+/* DIR/PREFIX-images-idx3-ubyte and DIR/PREFIX-labels-idx1-ubyte: n 16×16 gray
+ * images, label i % n_classes, pixels from fn (clamped to 0..255). */
+void write_idx_fn(const char *data_dir, const char *prefix, uint32_t n, uint32_t n_classes,
+                  uint32_t seed, kb_test_pixel_fn fn, void *ctx);
+
+/* The LCG step the pixel functions use for noise: returns a byte. */
+uint32_t test_noise(uint32_t *state);
+
+/* 4 classes: class k is bright in quadrant k (150 over noise 0..89). */
 void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed);
 
 #endif
