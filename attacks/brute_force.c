@@ -68,10 +68,8 @@ static int bf_run(struct kb_attack *a, const struct kb_params *params, struct kb
     bool practical = hours <= practical_hours;
 
     struct ka_buf b = {0};
-    ka_printf(&b, "{\"batch\": %zu, \"repeats\": %lld, \"keyspace_bits\": ", nb,
+    ka_printf(&b, "{\"batch\": %zu, \"repeats\": %lld, \"expected_trials_log2\": ", nb,
               (long long)repeats);
-    ka_num(&b, bits);
-    ka_printf(&b, ", \"expected_trials_log2\": ");
     ka_num(&b, trials_log2);
     ka_printf(&b, ", \"seconds_per_trial\": ");
     ka_num(&b, sec);

@@ -112,8 +112,8 @@ static int ft_run(struct kb_attack *a, const struct kb_params *params, struct kb
                 return kb_error_prefix(err, "fine_tune: n=%zu, %s", n, names[k] + 9);
         }
         struct ka_buf b = {0};
-        ka_printf(&b, "{\"train_images\": %zu, \"requested\": %zu, \"clamped\": %s, \"attacker_images\": "
-                  "%zu, \"epochs\": %lld, \"lr\": ", n, req[s], n < req[s] ? "true" : "false",
+        ka_printf(&b, "{\"variant\": \"n=%zu\", \"train_images\": %zu, \"requested\": %zu, \"clamped\": %s, \"attacker_images\": "
+                  "%zu, \"epochs\": %lld, \"lr\": ", n, n, req[s], n < req[s] ? "true" : "false",
                   avail, (long long)cfg.epochs);
         ka_num(&b, cfg.lr);
         ka_printf(&b, "}");

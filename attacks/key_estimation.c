@@ -272,7 +272,10 @@ static int ke_run(struct kb_attack *a, const struct kb_params *params, struct kb
     if (rc == 0)
         rc = kb_attack_metric(a, "batch_accuracy_true_key", target, k.batch, NULL, err);
 
+    /* each mode draws from its own stream: its result does not depend on
+     * which other modes ran before it */
     if (rc == 0 && do_random) {
+        kb_rng_init_seed(kb_attack_rng(a), kb_attack_seed(a), "key_estimation/random");
         ke_reset(&k, "random search", (uint64_t)budget);
         rc = ke_random(&k, key, budget, err);
         if (rc == 0)
@@ -280,12 +283,14 @@ static int ke_run(struct kb_attack *a, const struct kb_params *params, struct kb
     }
     if (rc == 0 && do_heur) {
         uint64_t per = (uint64_t)k.L * (k.L - 1) / 2;
+        kb_rng_init_seed(kb_attack_rng(a), kb_attack_seed(a), "key_estimation/heuristic");
         ke_reset(&k, "heuristic search", 1 + per * (uint64_t)sweeps);
         rc = ke_local(&k, key, sweeps, false, err);
         if (rc == 0)
             rc = ke_report(&k, "heuristic", key, params, err);
     }
     if (rc == 0 && do_flip) {
+        kb_rng_init_seed(kb_attack_rng(a), kb_attack_seed(a), "key_estimation/bitflip");
         ke_reset(&k, "bit-flip search", 1 + (uint64_t)k.L * (uint64_t)sweeps);
         rc = ke_local(&k, key, sweeps, true, err);
         if (rc == 0)

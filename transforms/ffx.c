@@ -155,11 +155,19 @@ static void ffx_key_mutate(const void *state, void *key, struct kb_rng *rng)
     kbt_bits_mutate((uint8_t *)key + KBT_FFX_OFF_BITS, s->g.L, s->mode, rng);
 }
 
+/* The bits, plus (when the password is part of the key, i.e. derived from
+ * its secret) the password as one more component: a key with every bit right
+ * but another password encrypts differently and must not count as found. */
 static double ffx_key_agreement(const void *state, const void *a, const void *b)
 {
     const struct ffx_state *s = state;
-    return kbt_bytes_agreement((const uint8_t *)a + KBT_FFX_OFF_BITS,
-                               (const uint8_t *)b + KBT_FFX_OFF_BITS, s->g.L);
+    double bits = kbt_bytes_agreement((const uint8_t *)a + KBT_FFX_OFF_BITS,
+                                      (const uint8_t *)b + KBT_FFX_OFF_BITS, s->g.L);
+    if (s->fixed_password)
+        return bits;
+    bool same_pw = memcmp((const uint8_t *)a + KBT_FFX_OFF_PASSWORD,
+                          (const uint8_t *)b + KBT_FFX_OFF_PASSWORD, KBT_FFX_PASSWORD_MAX) == 0;
+    return (bits * (double)s->g.L + (same_pw ? 1.0 : 0.0)) / (double)(s->g.L + 1);
 }
 
 static void ffx_encrypt(const void *state, const void *key, float *out, const uint8_t *in,

@@ -21,6 +21,7 @@ struct kb_attack {
     const struct kb_plugin *plugin;   /* the attack */
     const struct kb_transform_ops *tops;
     uint32_t *att_order;              /* attacker indices, stratified interleaved order */
+    char instance[32];                /* "#2" when the spec lists this attack more than once */
     struct kb_rng rng;
     uint64_t seed;
 };
@@ -379,10 +380,22 @@ int kb_attack_metric(struct kb_attack *a, const char *metric, double value, uint
             return kb_error_set(err, "attack %s: metric '%s': extra field '%s' is reserved by "
                                 "the journal; rename it", a->plugin->name, metric, reserved[i]);
         }
+    /* a Wilson interval for a proportion of n test images; not for a mean over
+     * several trials (extra "trials"), whose spread the interval would not show */
     double lo = NAN, hi = NAN;
     double k = value * (double)n;
-    if (strstr(metric, "accuracy") && n > 0 && isfinite(value) && fabs(k - round(k)) < 1e-6)
+    if (strstr(metric, "accuracy") && n > 0 && isfinite(value) && fabs(k - round(k)) < 1e-6 &&
+        !(extra && json_object_get(extra, "trials")))
         kb_wilson(&lo, &hi, round(k), (double)n, 1.96);
+    /* an attack listed twice: its instances stay apart in the CSVs */
+    if (a->instance[0]) {
+        if (!extra)
+            extra = json_object();
+        const char *v = json_string_value(json_object_get(extra, "variant"));
+        char buf[200];
+        snprintf(buf, sizeof buf, "%s%s%s", a->instance, v ? " " : "", v ? v : "");
+        json_object_set_new(extra, "variant", json_string(buf));
+    }
     /* "attack:NAME": apart from the runner's own conditions (plain, wrong_key) */
     char condition[160];
     snprintf(condition, sizeof condition, "attack:%s", a->plugin->name);
@@ -442,12 +455,21 @@ int kb_run_attacks(const struct kb_attack_env *env, struct kb_error *err)
         const struct kb_attack_ops *ops = ap->ops;
         struct kb_attack a = { .env = env, .plugin = ap, .tops = env->transform->ops,
                                .att_order = order, .seed = env->seed };
+        size_t same = 0, nth = 0;
+        for (size_t j = 0; j < n; j++)
+            if (kb_cell_attack(c, j, NULL) == ap) {
+                same++;
+                if (j <= i)
+                    nth++;
+            }
+        if (same > 1)
+            snprintf(a.instance, sizeof a.instance, "#%zu", nth);
         /* seeded by the attack, the transform's key context (public) and the
          * seed: not by the cell id, which depends on where the data lives */
         char domain[1024];
         char *kctx = kb_key_context(env->transform->name,
                                     kb_cell_params(c, KB_KIND_TRANSFORM), env->seed);
-        snprintf(domain, sizeof domain, "attack/%s/%s", ap->name, kctx ? kctx : "");
+        snprintf(domain, sizeof domain, "attack/%s%s/%s", ap->name, a.instance, kctx ? kctx : "");
         free(kctx);
         kb_rng_init_seed(&a.rng, env->seed, domain);
         if (ops->run(&a, params, err) < 0)

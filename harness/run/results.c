@@ -41,7 +41,9 @@ static int cmp_records(const void *a, const void *b)
         return c;
     if ((c = strcmp(str_of(x, "metric"), str_of(y, "metric"))))
         return c;
-    return strcmp(str_of(x, "class"), str_of(y, "class"));
+    if ((c = strcmp(str_of(x, "class"), str_of(y, "class"))))
+        return c;
+    return strcmp(str_of(x, "variant"), str_of(y, "variant"));
 }
 
 /* The cell ids of RUN/plan.json (the plan of the latest run into RUN), or NULL
@@ -112,9 +114,9 @@ int kb_results_collect(json_t **out, const char *const *run_dirs, size_t n_runs,
                 /* the last record of a run × cell × condition × metric × class wins
                  * (a cell re-evaluated after a kill measures the same again) */
                 char *key = NULL;
-                if (asprintf(&key, "%zu\x1f%s\x1f%s\x1f%s\x1f%s", r, str_of(rec, "cell"),
+                if (asprintf(&key, "%zu\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", r, str_of(rec, "cell"),
                              str_of(rec, "condition"), str_of(rec, "metric"),
-                             str_of(rec, "class")) < 0) {
+                             str_of(rec, "class"), str_of(rec, "variant")) < 0) {
                     globfree(&g);
                     json_decref(recs), json_decref(current);
                     json_decref(byk), json_decref(keys);
@@ -251,7 +253,7 @@ static json_t *axis_union(const json_t *recs)
 
 static const char *const fixed_cols[] = {
     "run_dir", "cell", "cell_name", "dataset", "backbone", "transform", "seed", "key_fingerprint",
-    "condition", "metric", "class", "value", "n", "ci_low", "ci_high", "std", "min", "max",
+    "condition", "metric", "class", "variant", "value", "n", "ci_low", "ci_high", "std", "min", "max",
     "trials", "wall_s"
 };
 static const char *const prov_cols[] = {

@@ -415,8 +415,21 @@ static int record(struct cell_ctx *cc, const char *condition, const char *metric
     json_object_set_new(rec, "ci_low", isfinite(ci_lo) ? json_real(ci_lo) : json_null());
     json_object_set_new(rec, "ci_high", isfinite(ci_hi) ? json_real(ci_hi) : json_null());
     json_object_set_new(rec, "wall_s", json_real(now_s() - cc->t0));
-    if (extra)
-        json_object_update_missing(rec, extra); /* never over a record's own fields */
+    if (extra) {
+        /* extra fields never shadow the record's own */
+        const char *k;
+        json_t *v;
+        json_object_foreach(extra, k, v) {
+            if (json_object_get(rec, k)) {
+                kb_error_set(err, "%s/%s: extra field '%s' is a field of every journal record; "
+                             "rename it", condition, metric, k);
+                json_decref(extra);
+                json_decref(rec);
+                return -1;
+            }
+        }
+        json_object_update(rec, extra);
+    }
     json_decref(extra);
     int rc = kb_journal_append(cc->r->journal, rec, err);
     json_decref(rec);

@@ -66,7 +66,7 @@ static int probe_run(struct kb_attack *a, const struct kb_params *params, struct
         goto out;
     kb_attack_progress(a, "probing", 1, 1);
     char extra[128];
-    snprintf(extra, sizeof extra, "{\"seed\": %llu}", (unsigned long long)kb_attack_seed(a));
+    snprintf(extra, sizeof extra, "{\"attack_seed\": %llu}", (unsigned long long)kb_attack_seed(a));
     if (kb_attack_metric(a, "accuracy_true_key", acc_true, n_test, extra, err) < 0 ||
         metric(a, "accuracy_plain", acc_plain, err) < 0 ||
         metric(a, "accuracy_random_key", acc_random, err) < 0 ||

@@ -116,3 +116,26 @@ Test(attack_api, an_attack_that_needs_a_key_refuses_none_before_running)
     struct stat st;
     cr_assert_neq(stat(p, &st), 0, "nothing may run");
 }
+
+/* An attack listed twice (with other parameters) keeps both instances apart
+ * in the CSV: variant "#1", "#2". */
+Test(attack_api, an_attack_listed_twice_keeps_both_results)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/s.yaml", dir);
+    struct kb_error err = {0};
+    cr_assert_eq(run_spec("{name: block_scramble, block_size: 4}", &err), 0, "%s", err.msg);
+    /* the same cells with the attack listed twice, into another run dir */
+    char rd[256];
+    snprintf(rd, sizeof rd, "%s/run2", dir);
+    struct kb_run_options o = kb_run_options_default();
+    const char *ovr[] = { "attacks=[{name: wrong_key, keys: 2}, {name: wrong_key, keys: 3}]" };
+    o.spec_path = p, o.run_dir = rd, o.quiet = true, o.summary = false, o.threads = 1;
+    o.overrides = ovr, o.n_overrides = 1;
+    int failed = -1;
+    cr_assert_eq(kb_run(&o, &failed, &err), 0, "%s", err.msg);
+    cr_assert_eq(failed, 0);
+    snprintf(p, sizeof p, "grep -c ',attack:wrong_key,accuracy,,#[12],' %s/results.csv | "
+             "grep -qx 2", rd);
+    cr_assert_eq(system(p), 0, "both instances of the attack must be in results.csv");
+}

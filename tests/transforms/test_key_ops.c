@@ -190,3 +190,27 @@ Test(key_ops, has_and_caps)
     cr_assert(KB_TRANSFORM_HAS(&old, key_swap));
     cr_assert(!KB_TRANSFORM_HAS(&old, key_flip));
 }
+
+/* FFX with a password derived from the key: a key whose bits all agree but
+ * whose password differs encrypts differently, so it must not count as the
+ * same key (it once did: agreement compared the bits only). */
+Test(key_ops, ffx_agreement_counts_a_derived_password)
+{
+    struct tx t;
+    open_or_die(&t, "ffx", "block_size=1", 4, 4, 1); /* L = 1: bits fixed (0 ones) */
+    uint8_t *a = tx_key(&t, 1), *b = tx_key(&t, 77);
+    cr_assert_float_eq(agree(&t, a, a), 1.0, 1e-12);
+    cr_assert_lt(agree(&t, a, b), 1.0, "same bits, other password: not the same key");
+    cr_assert_float_eq(agree(&t, a, b), 0.5, 1e-12, "1 bit agrees, the password does not");
+    tx_key_free(a);
+    tx_key_free(b);
+    tx_close(&t);
+    /* with a given password, the password is not part of the key */
+    open_or_die(&t, "ffx", "block_size=1,password=pw", 4, 4, 1);
+    a = tx_key(&t, 1);
+    b = tx_key(&t, 77);
+    cr_assert_float_eq(agree(&t, a, b), 1.0, 1e-12);
+    tx_key_free(a);
+    tx_key_free(b);
+    tx_close(&t);
+}

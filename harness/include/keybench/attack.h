@@ -33,6 +33,13 @@
  *
  * Keys are byte buffers of kb_attack_key_size(a) bytes in secret memory;
  * the transform's ops (kb_attack_transform) work on them directly.
+ *
+ * What "opaque" means: no call returns the true key's bytes. An attack is
+ * native code in the harness's process, so this is a contract, not a
+ * sandbox: kb_attack_key_agreement is for REPORTING (steering a search with
+ * it is cheating), and the true key's ciphertexts (KB_ATTACK_TRUE_KEY in the
+ * batch calls) are for ciphertext-only and white-box attacks. Shipped attacks
+ * keep to that; review new ones for it.
  */
 #ifndef KEYBENCH_ATTACK_H
 #define KEYBENCH_ATTACK_H
