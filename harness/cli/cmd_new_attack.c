@@ -88,12 +88,14 @@ static int write_new(const char *path, const char *text)
             fprintf(stderr, "keybench new-attack: %s: write failed: %s\n", path,
                     w < 0 ? strerror(errno) : "no progress");
             close(fd);
+            unlink(path); /* ours (O_EXCL): never leave it half-written */
             return -1;
         }
         off += (size_t)w;
     }
     if (close(fd) < 0) {
         fprintf(stderr, "keybench new-attack: %s: %s\n", path, strerror(errno));
+        unlink(path);
         return -1;
     }
     return 0;
