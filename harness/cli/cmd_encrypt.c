@@ -22,6 +22,7 @@
 #include <keybench/registry.h>
 #include <keybench/safetensors.h>
 #include <keybench/secret.h>
+#include "cli_util.h"
 #include "commands.h"
 
 
@@ -76,22 +77,6 @@ static void usage(FILE *f, const char *cmd)
             "The key fingerprint is printed on stderr; key material never is.\n");
 }
 
-/* "--name VALUE" or "--name=VALUE"; *i advances past a separate value. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n))
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != 0)
-        return NULL;
-    if (*i + 1 >= argc)
-        return "";
-    return argv[++*i];
-}
-
 /* Parse argv into o. Returns 0, 1 (--help printed), or 2 (usage error printed). */
 static int parse_args(struct xopts *o, int argc, char **argv)
 {
@@ -108,19 +93,19 @@ static int parse_args(struct xopts *o, int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout, o->cmd);
             return 1;
-        } else if ((v = opt_value(argc, argv, &i, "--transform"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--transform"))) {
             o->transform = v;
-        } else if ((v = opt_value(argc, argv, &i, "--key"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--key"))) {
             o->key_path = v;
-        } else if ((v = opt_value(argc, argv, &i, "--set"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--set"))) {
             if (!strchr(v, '=')) {
                 fprintf(stderr, "keybench %s: --set needs KEY=VALUE, got '%s'\n", o->cmd, v);
                 return 2;
             }
             o->sets[o->n_sets++] = v;
-        } else if ((v = opt_value(argc, argv, &i, "--plugin-path"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--plugin-path"))) {
             o->dirs[o->n_dirs++] = v;
-        } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--seed"))) {
             char *end;
             errno = 0;
             unsigned long long s = strtoull(v, &end, 10);
@@ -130,7 +115,7 @@ static int parse_args(struct xopts *o, int argc, char **argv)
                 return 2;
             }
             o->seed = s;
-        } else if ((v = opt_value(argc, argv, &i, "-o")) || (v = opt_value(argc, argv, &i, "--output"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "-o")) || (v = kb_cli_opt_value(argc, argv, &i, "--output"))) {
             o->out = v;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "keybench %s: unknown option '%s'; run 'keybench %s --help'\n", o->cmd,

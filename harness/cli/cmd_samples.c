@@ -17,6 +17,7 @@
 #include <keybench/keys.h>
 #include <keybench/registry.h>
 #include <keybench/secret.h>
+#include "cli_util.h"
 #include "commands.h"
 
 
@@ -55,21 +56,6 @@ static void usage(FILE *f)
             "  -o GRID.png        the output file\n");
 }
 
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n))
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != 0)
-        return NULL;
-    if (*i + 1 >= argc)
-        return "";
-    return argv[++*i];
-}
-
 static int parse_uint(unsigned long long *out, const char *v, const char *what,
                       unsigned long long max)
 {
@@ -100,31 +86,31 @@ static int parse_args(struct sopts *o, int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 1;
-        } else if ((v = opt_value(argc, argv, &i, "--dataset"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--dataset"))) {
             o->dataset = v;
-        } else if ((v = opt_value(argc, argv, &i, "--data"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--data"))) {
             o->data = v;
-        } else if ((v = opt_value(argc, argv, &i, "--key"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--key"))) {
             o->key_path = v;
-        } else if ((v = opt_value(argc, argv, &i, "-o")) || (v = opt_value(argc, argv, &i, "--output"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "-o")) || (v = kb_cli_opt_value(argc, argv, &i, "--output"))) {
             o->out = v;
-        } else if ((v = opt_value(argc, argv, &i, "--set"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--set"))) {
             if (!strchr(v, '=')) {
                 fprintf(stderr, "keybench samples: --set needs KEY=VALUE, got '%s'\n", v);
                 return 2;
             }
             o->sets[o->n_sets++] = v;
-        } else if ((v = opt_value(argc, argv, &i, "--plugin-path"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--plugin-path"))) {
             o->dirs[o->n_dirs++] = v;
-        } else if ((v = opt_value(argc, argv, &i, "-n"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "-n"))) {
             if (parse_uint(&x, v, "-n", 1000) < 0 || x == 0)
                 return 2;
             o->n = (unsigned long)x;
-        } else if ((v = opt_value(argc, argv, &i, "--scale"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--scale"))) {
             if (parse_uint(&x, v, "--scale", 16) < 0 || x == 0)
                 return 2;
             o->scale = (unsigned long)x;
-        } else if ((v = opt_value(argc, argv, &i, "--seed"))) {
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--seed"))) {
             if (parse_uint(&x, v, "--seed", UINT64_MAX) < 0)
                 return 2;
             o->seed = x;
