@@ -212,16 +212,7 @@ static json_t *run_jigsaw(const char *transform)
     fclose(f);
     char rd[256];
     snprintf(rd, sizeof rd, "%s/run", dir);
-    struct kb_run_options o = kb_run_options_default();
-    o.spec_path = p, o.run_dir = rd, o.quiet = true, o.summary = false, o.threads = 1;
-    int failed = -1;
-    struct kb_error err = {0};
-    cr_assert_eq(kb_run(&o, &failed, &err), 0, "%s", err.msg);
-    cr_assert_eq(failed, 0);
-    snprintf(p, sizeof p, "%s/run/journal.jsonl", dir);
-    json_t *recs;
-    cr_assert_eq(kb_journal_read(&recs, p, NULL, &err), 0, "%s", err.msg);
-    return recs;
+    return run_spec_journal(p, rd);
 }
 
 Test(jigsaw_run, reassembles_block_scrambled_test_images, .init = setup, .fini = teardown,

@@ -2,6 +2,11 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
+#include <keybench/journal.h>
+#include <keybench/runner.h>
+
 #include "run_helpers.h"
 
 static void put_be32(FILE *f, uint32_t v)
@@ -51,4 +56,20 @@ static int quadrant_pixel(void *ctx, uint32_t i, uint32_t label, int y, int x, u
 void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed)
 {
     write_idx_fn(data_dir, prefix, n, 4, seed, quadrant_pixel, NULL);
+}
+
+json_t *run_spec_journal(const char *spec_path, const char *run_dir)
+{
+    struct kb_run_options o = kb_run_options_default();
+    o.spec_path = spec_path, o.run_dir = run_dir, o.quiet = true, o.summary = false;
+    o.threads = 1;
+    int failed = -1;
+    struct kb_error err = {0};
+    cr_assert_eq(kb_run(&o, &failed, &err), 0, "%s", err.msg);
+    cr_assert_eq(failed, 0);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/journal.jsonl", run_dir);
+    json_t *recs;
+    cr_assert_eq(kb_journal_read(&recs, p, NULL, &err), 0, "%s", err.msg);
+    return recs;
 }

@@ -20,4 +20,9 @@ uint32_t test_noise(uint32_t *state);
 /* 4 classes: class k is bright in quadrant k (150 over noise 0..89). */
 void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed);
 
+/* Run SPEC into RUN_DIR (quiet, one engine thread), assert that it set up and
+ * that no cell failed, and return RUN_DIR/journal.jsonl's records. */
+struct json_t;
+struct json_t *run_spec_journal(const char *spec_path, const char *run_dir);
+
 #endif
