@@ -216,6 +216,11 @@ static void scalar_text(char *out, size_t n, const json_t *v)
     }
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Sorted union of the axis paths of every record. */
 static json_t *axis_union(const json_t *recs)
 {
@@ -227,27 +232,18 @@ static json_t *axis_union(const json_t *recs)
         json_t *v;
         json_object_foreach(json_object_get(rec, "axes"), k, v) json_object_set_new(set, k, json_true());
     }
-    json_t *arr = json_array();
+    size_t n = json_object_size(set), j = 0;
+    const char **names = malloc((n ? n : 1) * sizeof *names);
     const char *k;
     json_t *v;
-    json_object_foreach(set, k, v) json_array_append_new(arr, json_string(k));
-    json_decref(set);
-    /* jansson iterates in insertion order: sort */
-    size_t n = json_array_size(arr);
-    const char **names = malloc((n ? n : 1) * sizeof *names);
-    for (size_t j = 0; j < n; j++)
-        names[j] = json_string_value(json_array_get(arr, j));
-    for (size_t a = 1; a < n; a++)
-        for (size_t b = a; b > 0 && strcmp(names[b - 1], names[b]) > 0; b--) {
-            const char *t = names[b];
-            names[b] = names[b - 1];
-            names[b - 1] = t;
-        }
+    json_object_foreach(set, k, v) if (names) names[j++] = k;
+    if (names)
+        qsort(names, n, sizeof *names, cmp_str);
     json_t *sorted = json_array();
-    for (size_t j = 0; j < n; j++)
+    for (j = 0; names && j < n; j++)
         json_array_append_new(sorted, json_string(names[j]));
     free(names);
-    json_decref(arr);
+    json_decref(set);
     return sorted;
 }
 
