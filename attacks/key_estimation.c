@@ -13,6 +13,9 @@
  *    a swap unless the score drops (ties are kept). L(L-1)/2 evaluations a
  *    sweep (fewer for bit keys: swapping two equal bits is not scored). Stops early after a sweep in which no kept swap changed the key
  *    (the next sweep would repeat it exactly).
+ *    `max_evals` (0: none) caps the evaluations of a local search: block
+ *    scrambling at M=2 on 28x28 has 196 blocks, 19,110 pairs a sweep. A
+ *    capped search reports `"capped": true` with the evaluations it spent.
  *  - bitflip (bit keys; needs key_flip): the same coordinate search with
  *    single-bit flips, L evaluations a sweep.
  *  - all (default): random, then every other mode the transform offers.
@@ -47,6 +50,8 @@ struct ke {
     size_t batch, L;
     const char *mode;          /* progress label */
     uint64_t evals, total;     /* evaluations spent in this mode; expected total */
+    uint64_t max_evals;        /* local searches stop here (0: no cap) */
+    bool capped;               /* this mode stopped at max_evals */
     double best;
     struct ke_point *curve;
     size_t ncurve, capcurve;
@@ -94,6 +99,15 @@ static void ke_reset(struct ke *k, const char *mode, uint64_t total)
     k->total = total;
     k->best = -1;
     k->ncurve = 0;
+    k->capped = false;
+}
+
+/* A local search may not spend another evaluation. */
+static bool ke_out_of_budget(struct ke *k)
+{
+    if (k->max_evals && k->evals >= k->max_evals)
+        k->capped = true;
+    return k->capped;
 }
 
 /* best := the best of `budget` random keys. */
@@ -142,7 +156,7 @@ static int ke_local(struct ke *k, void *key, int64_t sweeps, bool flip, struct k
     int rc = 0;
     for (int64_t sw = 0; sw < sweeps && rc == 0; sw++) {
         bool changed = false;
-        for (size_t i = 0; i < L && rc == 0; i++) {
+        for (size_t i = 0; i < L && rc == 0 && !k->capped; i++) {
             for (size_t j = flip ? i : i + 1; j < (flip ? i + 1 : L) && rc == 0; j++) {
                 memcpy(before, key, size);
                 if (flip)
@@ -151,6 +165,10 @@ static int ke_local(struct ke *k, void *key, int64_t sweeps, bool flip, struct k
                     k->tops->key_swap(k->ts, key, i, j);
                 if (!memcmp(before, key, size))
                     continue;   /* two equal bits: nothing to score */
+                if (ke_out_of_budget(k)) {
+                    memcpy(key, before, size);
+                    break;
+                }
                 if ((rc = ke_score(k, key, &s, err)) < 0)
                     break;
                 if (s < k->best) {
@@ -162,8 +180,8 @@ static int ke_local(struct ke *k, void *key, int64_t sweeps, bool flip, struct k
                     ke_improved(k, s);
             }
         }
-        if (!changed)
-            break;   /* the next sweep would repeat this one */
+        if (!changed || k->capped)
+            break;   /* the next sweep would repeat this one, or no budget is left */
     }
     kb_secret_free(before);
     return rc;
@@ -190,7 +208,9 @@ static int ke_report(struct ke *k, const char *mode, const void *key, const stru
     if (!strcmp(mode, "random"))
         ka_printf(&b, ", \"budget\": %lld", (long long)kb_params_int(params, "budget"));
     else
-        ka_printf(&b, ", \"sweeps\": %lld", (long long)kb_params_int(params, "sweeps"));
+        ka_printf(&b, ", \"sweeps\": %lld, \"max_evals\": %lld, \"capped\": %s",
+                  (long long)kb_params_int(params, "sweeps"),
+                  (long long)kb_params_int(params, "max_evals"), k->capped ? "true" : "false");
     ka_printf(&b, ", \"curve\": [");
     size_t np = k->ncurve < KE_CURVE_POINTS ? k->ncurve : KE_CURVE_POINTS;
     size_t last = SIZE_MAX;
@@ -236,7 +256,7 @@ static int ke_run(struct kb_attack *a, const struct kb_params *params, struct kb
 {
     const char *mode = kb_params_str(params, "mode");
     int64_t budget = kb_params_int(params, "budget"), sweeps = kb_params_int(params, "sweeps");
-    struct ke k = { .a = a };
+    struct ke k = { .a = a, .max_evals = (uint64_t)kb_params_int(params, "max_evals") };
     k.tops = kb_attack_transform(a, &k.ts);
     k.L = k.tops->key_length(k.ts);
     bool has_swap = KB_TRANSFORM_HAS(k.tops, key_swap);
@@ -284,14 +304,16 @@ static int ke_run(struct kb_attack *a, const struct kb_params *params, struct kb
     if (rc == 0 && do_heur) {
         uint64_t per = (uint64_t)k.L * (k.L - 1) / 2;
         kb_rng_init_seed(kb_attack_rng(a), kb_attack_seed(a), "key_estimation/heuristic");
-        ke_reset(&k, "heuristic search", 1 + per * (uint64_t)sweeps);
+        uint64_t total = 1 + per * (uint64_t)sweeps;
+        ke_reset(&k, "heuristic search", k.max_evals && k.max_evals < total ? k.max_evals : total);
         rc = ke_local(&k, key, sweeps, false, err);
         if (rc == 0)
             rc = ke_report(&k, "heuristic", key, params, err);
     }
     if (rc == 0 && do_flip) {
         kb_rng_init_seed(kb_attack_rng(a), kb_attack_seed(a), "key_estimation/bitflip");
-        ke_reset(&k, "bit-flip search", 1 + (uint64_t)k.L * (uint64_t)sweeps);
+        uint64_t total = 1 + (uint64_t)k.L * (uint64_t)sweeps;
+        ke_reset(&k, "bit-flip search", k.max_evals && k.max_evals < total ? k.max_evals : total);
         rc = ke_local(&k, key, sweeps, true, err);
         if (rc == 0)
             rc = ke_report(&k, "bitflip", key, params, err);
@@ -307,6 +329,8 @@ static const struct kb_param ke_params[] = {
       "search: random keys, pair swaps (authors' heuristic), bit flips, or all the transform supports" },
     { "budget", KB_PARAM_INT, "20000", 1, 1e12, NULL, "random search: number of random keys" },
     { "sweeps", KB_PARAM_INT, "10", 1, 1000000, NULL, "heuristic and bitflip: sweeps over the key positions" },
+    { "max_evals", KB_PARAM_INT, "0", 0, 1e12, NULL,
+      "heuristic and bitflip: stop after this many evaluations (0: no cap)" },
     { "batch", KB_PARAM_INT, "128", 1, 1000000, NULL,
       "images in the ONE labelled attacker batch that scores keys (clamped to splits.attacker)" },
     { NULL, 0, NULL, 0, 0, NULL, NULL }

@@ -301,6 +301,8 @@ Test(key_attacks, large_key_space_is_not_recovered)
     /* one sweep: 1 + 16·15/2 evaluations */
     cr_assert_float_eq(value("pixel_shuffle", 4, "key_estimation", "evaluations_heuristic"),
                        121.0, 1e-9);
+    cr_assert(json_is_false(json_object_get(
+        find("pixel_shuffle", 4, "key_estimation", "accuracy_heuristic", -1), "capped")));
     /* pixel_shuffle keys are not bits */
     size_t i, flips = 0;
     json_t *r;
@@ -314,6 +316,22 @@ Test(key_attacks, large_key_space_is_not_recovered)
                        log2(20922789888000.0), 1e-6);
     const json_t *bf = find("pixel_shuffle", 4, "brute_force", "keyspace_bits", -1);
     cr_assert(json_is_false(json_object_get(bf, "small_key_space")));
+}
+
+Test(key_attacks, max_evals_caps_the_local_search)
+{
+    make_data(DATA_CELL);
+    run_spec("{name: pixel_shuffle, block_size: 4}",
+             "[{name: key_estimation, mode: heuristic, sweeps: 3, max_evals: 40, batch: 32}]");
+    /* uncapped: 1 + 3·120 evaluations at most; capped at 40, and says so */
+    cr_assert_float_eq(value("pixel_shuffle", 4, "key_estimation", "evaluations_heuristic"),
+                       40.0, 1e-9);
+    const json_t *r = find("pixel_shuffle", 4, "key_estimation", "accuracy_heuristic", -1);
+    cr_assert(json_is_true(json_object_get(r, "capped")));
+    cr_assert_eq(json_integer_value(json_object_get(r, "max_evals")), 40);
+    json_t *curve = json_object_get(r, "curve");
+    json_t *last = json_array_get(curve, json_array_size(curve) - 1);
+    cr_assert_eq(json_integer_value(json_array_get(last, 0)), 40);
 }
 
 Test(key_attacks, wrong_key_plain_and_fine_tune_on_block_scramble)
