@@ -10,7 +10,8 @@
  * said in the extra field (`practical`: expected hours below
  * `practical_hours`); where the key space is at most `max_bits` bits the
  * extra also names the search that does it (key_estimation mode=random with
- * a budget of the key-space size, the same per-trial cost).
+ * a budget of K·ln 100 for K keys: drawn with replacement, that many random
+ * keys include the true one with probability 0.99; same per-trial cost).
  *
  * Metrics: keyspace_bits, expected_trials_log2, seconds_per_trial,
  * expected_hours_log10 (log10 of hours: finite for any key space). */
@@ -79,9 +80,12 @@ static int bf_run(struct kb_attack *a, const struct kb_params *params, struct kb
     ka_num(&b, practical_hours);
     ka_printf(&b, ", \"practical\": %s, \"max_bits\": ", practical ? "true" : "false");
     ka_num(&b, max_bits);
-    if (bits <= max_bits)
+    if (bits <= max_bits)   /* random keys are drawn with replacement: K·ln 100 draws
+                               * include any one key with probability 0.99 */
         ka_printf(&b, ", \"small_key_space\": true, \"exhaustive_search\": \"key_estimation "
-                      "mode=random budget=%.0f (the key-space size)\"", round(exp2(bits)));
+                      "mode=random budget=%.0f (random keys are drawn with replacement: this "
+                      "budget includes the true key with probability 0.99)\"",
+                  ceil(exp2(bits) * log(100.0)));
     else
         ka_printf(&b, ", \"small_key_space\": false");
     ka_printf(&b, "}");

@@ -283,6 +283,9 @@ Test(key_attacks, tiny_key_space_is_recovered_and_brute_force_counts_it)
     const json_t *bf = find("negpos", 4, "brute_force", "keyspace_bits", -1);
     cr_assert(json_is_true(json_object_get(bf, "small_key_space")));
     cr_assert(json_is_true(json_object_get(bf, "practical")), "2^12.5 tiny evaluations");
+    /* the suggested random search: ceil(11440 · ln 100) draws with replacement */
+    const char *how = json_string_value(json_object_get(bf, "exhaustive_search"));
+    cr_assert(how && strstr(how, "budget=52684 "), "%s", how ? how : "(none)");
     cr_assert_float_eq(value("negpos", 4, "brute_force", "expected_hours_log10"),
                        (c16_7 - 1) * log10(2.0) + log10(sec) - log10(3600.0), 1e-9);
 }
