@@ -16,12 +16,11 @@
 #include <keybench/image.h>
 #include <keybench/keys.h>
 #include <keybench/registry.h>
+#include <keybench/samples.h>
 #include <keybench/secret.h>
 #include "cli_util.h"
 #include "commands.h"
 
-
-#define PAD 2u
 
 struct sopts {
     const char *dataset, *data, *key_path, *out;
@@ -167,49 +166,20 @@ static int load_rows(uint8_t **pixels, struct kb_image_shape *shape, size_t *n,
     size_t image = kb_dataset_image_size(ds);
     *n = o->n < ds->n ? o->n : ds->n;
     *pixels = malloc(*n * image);
-    uint8_t *used = calloc(ds->n, 1);
-    if (!*pixels || !used) {
-        free(used);
+    size_t *idx = calloc(*n ? *n : 1, sizeof *idx);
+    if (!*pixels || !idx) {
+        free(idx);
         kb_dataset_free(&train);
         kb_dataset_free(&test);
         return kb_error_set(err, "out of memory");
     }
-    for (size_t r = 0; r < *n; r++) {
-        uint32_t want = (uint32_t)(r % (ds->n_classes ? ds->n_classes : 1));
-        size_t pick = ds->n;
-        for (size_t i = 0; i < ds->n && pick == ds->n; i++)
-            if (!used[i] && ds->labels[i] == want)
-                pick = i;
-        for (size_t i = 0; i < ds->n && pick == ds->n; i++) /* class exhausted: any unused */
-            if (!used[i])
-                pick = i;
-        used[pick] = 1;
-        memcpy(*pixels + r * image, kb_dataset_image(ds, pick), image);
-    }
-    free(used);
+    *n = kb_samples_pick(idx, ds, *n);
+    for (size_t r = 0; r < *n; r++)
+        memcpy(*pixels + r * image, kb_dataset_image(ds, idx[r]), image);
+    free(idx);
     kb_dataset_free(&train);
     kb_dataset_free(&test);
     return 0;
-}
-
-/* One grid cell: image `img` (h×w×c) magnified by `s` at row r, column col. */
-static void put_cell(uint8_t *grid, uint32_t gw, const uint8_t *img,
-                     const struct kb_image_shape *sh, uint32_t s, size_t r, size_t col)
-{
-    uint32_t ch = sh->h * s, cw = sh->w * s, C = sh->c;
-    size_t y0 = PAD + r * (ch + PAD), x0 = PAD + col * (cw + PAD);
-    for (uint32_t y = 0; y < ch; y++)
-        for (uint32_t x = 0; x < cw; x++)
-            memcpy(grid + ((y0 + y) * gw + x0 + x) * C, img + ((size_t)(y / s) * sh->w + x / s) * C, C);
-}
-
-static uint8_t to_u8(float x)
-{
-    if (!(x > 0.0f))
-        return 0;
-    if (x >= 1.0f)
-        return 255;
-    return (uint8_t)lrintf(x * 255.0f);
 }
 
 struct column {
@@ -274,8 +244,7 @@ static int render_column(struct column *col, struct column *wrong, const struct 
     kb_key_fingerprint(fp, master ? master : cell, key, ks);
     snprintf(col->label, sizeof col->label, "%s (key %s)", p->name, fp);
     ops->encrypt(state, key, y, pixels, n);
-    for (size_t i = 0; i < total; i++)
-        col->cells[i] = to_u8(y[i]);
+    kb_samples_to_u8(col->cells, y, total);
     *keyed = (p->caps & KB_CAP_KEYED) && ops->keyspace_bits(state) > 0;
     if (wrong && *keyed) {
         if (!wrong->cells && !(wrong->cells = malloc(total))) {
@@ -311,7 +280,8 @@ int kb_cmd_samples(int argc, char **argv)
     struct kb_error err = {0};
     struct kb_registry *reg = NULL;
     struct kb_image_shape shape = {0};
-    uint8_t *pixels = NULL, *master = NULL, *grid = NULL;
+    uint8_t *pixels = NULL, *master = NULL;
+    struct kb_image grid = {0};
     const char **names = NULL;
     struct column *cols = NULL, wrong = {0};
     size_t n = 0, nt = 0, ncols = 0;
@@ -378,25 +348,21 @@ int kb_cmd_samples(int argc, char **argv)
         wrong.cells = NULL;
     }
 
-    uint32_t s = o.scale ? (uint32_t)o.scale : (shape.h < 64 && shape.w < 64 ? 2u : 1u);
-    uint64_t gw64 = PAD + (uint64_t)ncols * ((uint64_t)shape.w * s + PAD);
-    uint64_t gh64 = PAD + (uint64_t)n * ((uint64_t)shape.h * s + PAD);
-    if (gw64 > 65535 || gh64 > 65535) {
-        kb_error_set(&err, "-o %s: a %llux%llu grid is too large; use fewer images or --scale 1",
-                     o.out, (unsigned long long)gw64, (unsigned long long)gh64);
-        goto done;
-    }
-    uint32_t gw = (uint32_t)gw64, gh = (uint32_t)gh64;
-    size_t image = (size_t)shape.h * shape.w * shape.c;
-    if (!(grid = malloc((size_t)gw * gh * shape.c))) {
+    uint32_t s = o.scale ? (uint32_t)o.scale : kb_samples_scale(&shape);
+    const uint8_t **strips = calloc(ncols, sizeof *strips);
+    if (!strips) {
         kb_error_set(&err, "out of memory");
         goto done;
     }
-    memset(grid, 255, (size_t)gw * gh * shape.c);
     for (size_t c = 0; c < ncols; c++)
-        for (size_t r = 0; r < n; r++)
-            put_cell(grid, gw, (c == 0 ? pixels : cols[c].cells) + r * image, &shape, s, r, c);
-    if (kb_png_write(o.out, grid, gh, gw, shape.c, &err) < 0)
+        strips[c] = c == 0 ? pixels : cols[c].cells;
+    int grc = kb_samples_grid(&grid, strips, ncols, n, true, &shape, s, &err);
+    free(strips);
+    if (grc < 0) {
+        kb_error_prefix(&err, "-o %s", o.out);
+        goto done;
+    }
+    if (kb_png_write(o.out, grid.pixels, grid.h, grid.w, grid.c, &err) < 0)
         goto done;
     printf("%s: %zu rows x %zu columns of %ux%ux%u images:", o.out, n, ncols, shape.h, shape.w,
            shape.c);
@@ -412,7 +378,7 @@ done:
     free(cols);
     free(wrong.cells);
     free(names);
-    free(grid);
+    kb_image_free(&grid);
     free(pixels);
     kb_secret_free(master);
     kb_registry_free(reg);

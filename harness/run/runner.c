@@ -21,6 +21,7 @@
 #include <keybench/nn.h>
 #include <keybench/registry.h>
 #include <keybench/runner.h>
+#include <keybench/samples.h>
 #include <keybench/secret.h>
 #include <keybench/spec.h>
 #include <keybench/train.h>
@@ -743,6 +744,11 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         }
     }
     if (record_timing(cc, "evaluate", now_s() - t_stage, sp.n_test, NAN, err) < 0)
+        goto out;
+    /* the report's sample grid: plain, encrypted, wrong-key rows (pixels only) */
+    char spath[4300];
+    snprintf(spath, sizeof spath, "%s/cells/%s/samples.png", r->run_dir, kb_cell_id(c));
+    if (kb_samples_cell(spath, te->n ? te : tr, tp, tstate, key, ksize, 8, err) < 0)
         goto out;
 
     /* 4. attacks, each on its own copies of the models */
