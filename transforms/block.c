@@ -61,6 +61,16 @@ void kbt_geom_free(struct kbt_geom *g)
     g->off = NULL;
 }
 
+void kbt_layout_identity(const struct kbt_geom *g, uint32_t *src, int8_t *sign, float *denom,
+                         float value_denom)
+{
+    for (size_t k = 0; k < g->image; k++) {
+        src[k] = (uint32_t)k;
+        sign[k] = 1;
+        denom[k] = value_denom;
+    }
+}
+
 double kbt_log2_factorial(double n)
 {
     return n <= 1 ? 0.0 : lgamma(n + 1.0) / log(2.0);

@@ -84,6 +84,11 @@ static inline void kbt_st16(uint8_t *p, uint16_t v)
     memcpy(p, &v, sizeof v);
 }
 
+/* key_layout helper: every value copied from itself (src[k] = k, sign +1)
+ * with denominator `denom`; transforms then change what their key moves. */
+void kbt_layout_identity(const struct kbt_geom *g, uint32_t *src, int8_t *sign, float *denom,
+                         float value_denom);
+
 /* log2(n!) via lgamma. */
 double kbt_log2_factorial(double n);
 /* log2(n choose k). */

@@ -307,6 +307,34 @@ static void bs_key_swap(const void *state, void *key, size_t i, size_t j)
     kbt_st32(k.perm + 4 * j, t);
 }
 
+/* Destination (block j, r, c, ch) takes source block perm[j] at the rotated
+ * and flipped (r0, c0), channel chan[j·C + ch]; negated where neg[j]. */
+static void bs_key_layout(const void *state, const void *key, uint32_t *src, int8_t *sign,
+                          float *denom)
+{
+    const struct bs_state *s = state;
+    const struct kbt_geom *g = &s->g;
+    struct bs_key k = bs_sections(s, key);
+    uint32_t M = g->m, C = g->c;
+    kbt_layout_identity(g, src, sign, denom, 255.0f);
+    for (size_t j = 0; j < s->n; j++) {
+        size_t dbase = kbt_block_base(g, j);
+        size_t sbase = kbt_block_base(g, kbt_ld32(k.perm + 4 * j));
+        const uint8_t *P = k.chan + j * C;
+        for (uint32_t r = 0; r < M; r++)
+            for (uint32_t c = 0; c < M; c++) {
+                uint32_t r0, c0;
+                bs_source_rc(&r0, &c0, r, c, M, k.rot[j], k.flip[j]);
+                size_t sp = sbase + ((size_t)r0 * g->w + c0) * C;
+                size_t dp = dbase + ((size_t)r * g->w + c) * C;
+                for (uint32_t ch = 0; ch < C; ch++) {
+                    src[dp + ch] = (uint32_t)(sp + P[ch]);
+                    sign[dp + ch] = k.neg[j] ? -1 : 1;
+                }
+            }
+    }
+}
+
 static const struct kb_transform_ops bs_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = bs_create,
@@ -320,6 +348,7 @@ static const struct kb_transform_ops bs_ops = {
     .encrypt = bs_encrypt,
     .decrypt = bs_decrypt,
     .key_swap = bs_key_swap,
+    .key_layout = bs_key_layout,
 };
 
 static const struct kb_plugin bs_plugin = {

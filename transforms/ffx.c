@@ -249,6 +249,22 @@ static void ffx_key_flip(const void *state, void *key, size_t i)
         bits[i] ^= 1;
 }
 
+/* Values stay where they are, every one divided by the table's max; bit-1
+ * positions go through the FFX table (sign 0: not differentiable). */
+static void ffx_key_layout(const void *state, const void *key, uint32_t *src, int8_t *sign,
+                           float *denom)
+{
+    const struct kbt_geom *g = &((const struct ffx_state *)state)->g;
+    const uint8_t *k = key;
+    const uint8_t *bits = k + KBT_FFX_OFF_BITS;
+    kbt_layout_identity(g, src, sign, denom, (float)kbt_ld16(k + KBT_FFX_OFF_MAX));
+    for (size_t b = 0; b < g->nblocks; b++) {
+        size_t base = kbt_block_base(g, b);
+        for (size_t j = 0; j < g->L; j++)
+            sign[base + g->off[j]] = bits[j] ? 0 : 1;
+    }
+}
+
 static const struct kb_transform_ops ffx_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = ffx_create,
@@ -263,6 +279,7 @@ static const struct kb_transform_ops ffx_ops = {
     .decrypt = ffx_decrypt,
     .key_swap = ffx_key_swap,
     .key_flip = ffx_key_flip,
+    .key_layout = ffx_key_layout,
 };
 
 static const struct kb_plugin ffx_plugin = {

@@ -151,6 +151,20 @@ static void np_key_flip(const void *state, void *key, size_t i)
         bits[i] ^= 1;
 }
 
+/* Values stay where they are; bit-1 positions are negated. */
+static void np_key_layout(const void *state, const void *key, uint32_t *src, int8_t *sign,
+                          float *denom)
+{
+    const struct kbt_geom *g = &((const struct np_state *)state)->g;
+    const uint8_t *bits = key;
+    kbt_layout_identity(g, src, sign, denom, 255.0f);
+    for (size_t b = 0; b < g->nblocks; b++) {
+        size_t base = kbt_block_base(g, b);
+        for (size_t k = 0; k < g->L; k++)
+            sign[base + g->off[k]] = bits[k] ? -1 : 1;
+    }
+}
+
 static const struct kb_transform_ops np_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = np_create,
@@ -165,6 +179,7 @@ static const struct kb_transform_ops np_ops = {
     .decrypt = np_decrypt,
     .key_swap = np_key_swap,
     .key_flip = np_key_flip,
+    .key_layout = np_key_layout,
 };
 
 static const struct kb_plugin np_plugin = {

@@ -81,6 +81,14 @@ static void none_decrypt(const void *state, const void *key, uint8_t *out, const
         out[i] = kbt_u8(in[i]);
 }
 
+/* Every value copied: x = p / 255. */
+static void none_key_layout(const void *state, const void *key, uint32_t *src, int8_t *sign,
+                            float *denom)
+{
+    (void)key;
+    kbt_layout_identity(&((const struct none_state *)state)->g, src, sign, denom, 255.0f);
+}
+
 static const struct kb_transform_ops none_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = none_create,
@@ -93,6 +101,7 @@ static const struct kb_transform_ops none_ops = {
     .key_agreement = none_key_agreement,
     .encrypt = none_encrypt,
     .decrypt = none_decrypt,
+    .key_layout = none_key_layout,
 };
 
 static const struct kb_plugin none_plugin = {

@@ -157,6 +157,20 @@ static void shf_key_swap(const void *state, void *key, size_t i, size_t j)
     kbt_st32(k + 4 * j, t);
 }
 
+/* out[k] = in[K[k]] in every block: a permutation of copied values. */
+static void shf_key_layout(const void *state, const void *key, uint32_t *src, int8_t *sign,
+                           float *denom)
+{
+    const struct kbt_geom *g = &((const struct shf_state *)state)->g;
+    const uint8_t *K = key;
+    kbt_layout_identity(g, src, sign, denom, 255.0f);
+    for (size_t b = 0; b < g->nblocks; b++) {
+        size_t base = kbt_block_base(g, b);
+        for (size_t k = 0; k < g->L; k++)
+            src[base + g->off[k]] = (uint32_t)(base + g->off[kbt_ld32(K + 4 * k)]);
+    }
+}
+
 static const struct kb_transform_ops shf_ops = {
     .struct_size = sizeof(struct kb_transform_ops),
     .create = shf_create,
@@ -170,6 +184,7 @@ static const struct kb_transform_ops shf_ops = {
     .encrypt = shf_encrypt,
     .decrypt = shf_decrypt,
     .key_swap = shf_key_swap,
+    .key_layout = shf_key_layout,
 };
 
 static const struct kb_plugin shf_plugin = {

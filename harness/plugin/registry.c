@@ -39,7 +39,8 @@
 #define KB_PLUGIN_SIZE_V1 sizeof(struct kb_plugin)
 /* The first ABI 1 layout ended at decrypt; key_swap/key_flip were added at the end. */
 #define KB_TRANSFORM_OPS_SIZE_V1 offsetof(struct kb_transform_ops, key_swap)
-#define KB_ATTACK_OPS_SIZE_V1 sizeof(struct kb_attack_ops)
+/* ... and attacks' at run; check was added at the end. */
+#define KB_ATTACK_OPS_SIZE_V1 offsetof(struct kb_attack_ops, check)
 #define KB_BACKBONE_OPS_SIZE_V1 sizeof(struct kb_backbone_ops)
 
 struct reg_file {

@@ -105,6 +105,20 @@ struct kb_transform_ops {
     void (*key_swap)(const void *state, void *key, size_t i, size_t j);
     /* Flip bit i of a bit-vector key (KB_CAP_KEY_BITS only). */
     void (*key_flip)(const void *state, void *key, size_t i);
+
+    /* --- added for gradient attacks (ABI 1, grown at the end; NULL when not
+     * offered: attacks that differentiate through the transform are refused) ---
+     * The key's layout over one image of H·W·C values (HWC indices): output
+     * value k is taken from input value src[k] and mapped by sign[k]:
+     *   +1  out[k] = in[src[k]] / denom[k]           (copied)
+     *   -1  out[k] = (255 - in[src[k]]) / denom[k]   (negated, the NP map)
+     *    0  out[k] = a key-dependent table of in[src[k]] (not differentiable,
+     *       e.g. FFX codes); the harness treats it as copied for gradients (BPDA)
+     * with in[] the uint8 image and out[] encrypt's float output; for the ±1
+     * positions this must reproduce encrypt exactly (tests/transforms/
+     * test_layout.c checks it). denom is 255 for most transforms. */
+    void (*key_layout)(const void *state, const void *key, uint32_t *src, int8_t *sign,
+                       float *denom);
 };
 
 /* Whether a transform offers an op added after the first ABI 1 layout (its
@@ -124,12 +138,27 @@ struct kb_backbone_ops {
 
 /* Operations of an attack plugin (keybench/attack.h is the API it calls). */
 struct kb_attack;
+struct kb_plugin;
 struct kb_attack_ops {
     uint32_t struct_size;   /* sizeof(struct kb_attack_ops) */
     /* Attack one protected cell; write results with kb_attack_metric. An
      * error fails the attack (reported with the cell), not the run. */
     int (*run)(struct kb_attack *a, const struct kb_params *params, struct kb_error *err);
+
+    /* --- grown at the end (NULL when not offered) ---
+     * Plan time: can this attack, with these params, run against `transform`?
+     * Called before anything runs for every cell that lists the attack; an
+     * error (one line, naming the parameter) refuses the plan. For checks the
+     * caps flags cannot express (a setting that needs a transform op). */
+    int (*check)(const struct kb_params *params, const struct kb_plugin *transform,
+                 struct kb_error *err);
 };
+
+/* Whether an attack offers an op added after its first layout:
+ * KB_ATTACK_HAS(ops, check). */
+#define KB_ATTACK_HAS(ops, op)                                                   \
+    ((ops)->struct_size >= offsetof(struct kb_attack_ops, op) + sizeof((ops)->op) && \
+     (ops)->op != NULL)
 
 /* What an attack needs (kb_plugin.caps of an attack): the plan is refused,
  * before anything runs, for a cell that cannot give it. */
