@@ -17,6 +17,10 @@ void kb_json_hash(char out[65], const json_t *v);
  * cell name, condition, metric, class. A new array. */
 int kb_results_collect(json_t **out, const char *const *run_dirs, size_t n_runs,
                        struct kb_error *err);
+/* The same for the records of another type ("timing": deduplicated per run ×
+ * cell × stage). */
+int kb_records_collect(json_t **out, const char *const *run_dirs, size_t n_runs,
+                       const char *type, struct kb_error *err);
 
 struct kb_cell;
 struct kb_dataset;

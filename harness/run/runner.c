@@ -20,6 +20,7 @@
 #include <keybench/model.h>
 #include <keybench/nn.h>
 #include <keybench/registry.h>
+#include <keybench/report.h>
 #include <keybench/runner.h>
 #include <keybench/samples.h>
 #include <keybench/secret.h>
@@ -1024,7 +1025,9 @@ int kb_run(const struct kb_run_options *o, int *failed_cells, struct kb_error *e
     r.journal = NULL;
     {
         const char *rd[1] = { run_dir };
-        if (kb_report_csv(run_dir, rd, 1, err) < 0)
+        /* every report format; a failure here is the run's error (exit 1),
+         * the journal and the cells' results stay */
+        if (kb_report_write(run_dir, rd, 1, NULL, err) < 0)
             goto out;
         if (o->summary)
             kb_print_summary(stdout, run_dir, rd, 1);

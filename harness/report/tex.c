@@ -1,0 +1,104 @@
+/* report.tex: booktabs tables to \input into any article that loads booktabs. */
+#include <stdio.h>
+#include <string.h>
+
+#include <keybench/report.h>
+#include "report_internal.h"
+
+/* Text in a table or caption: escaped, and the few non-ASCII characters the
+ * report's own texts use set as LaTeX (pdflatex's utf8 does not know them all). */
+static void tex_text(FILE *f, const char *s)
+{
+    static const char *const map[][2] = {
+        { "±", "$\\pm$" }, { "–", "--" }, { "—", "---" }, { "Δ", "$\\Delta$" },
+        { "²", "\\textsuperscript{2}" }, { "×", "$\\times$" }, { "≥", "$\\geq$" },
+        { "≤", "$\\leq$" },
+    };
+    while (*s) {
+        size_t run = strcspn(s, "\xc2\xc3\xce\xe2");   /* lead bytes of the mapped characters */
+        if (run) {
+            char chunk[256];
+            size_t n = run < sizeof chunk - 1 ? run : sizeof chunk - 1;
+            memcpy(chunk, s, n);
+            chunk[n] = '\0';
+            kb_report_tex_escape(f, chunk);
+            s += n;
+            continue;
+        }
+        size_t k = 0, nmap = sizeof map / sizeof *map;
+        while (k < nmap && strncmp(s, map[k][0], strlen(map[k][0])))
+            k++;
+        if (k < nmap) {
+            fputs(map[k][1], f);
+            s += strlen(map[k][0]);
+        } else {
+            fputc(*s++, f);   /* another UTF-8 character: left to inputenc */
+        }
+    }
+}
+
+static void tex_cell(FILE *f, const struct kb_tcell *c)
+{
+    if (c->kind == KB_TCELL_TEXT) {
+        tex_text(f, c->text);
+        return;
+    }
+    char v[128];
+    if (c->stat.n == 0) {
+        fputs("--", f);
+    } else {
+        kb_report_stat_text(v, sizeof v, &c->stat, c->fraction, " \\pm ");
+        fprintf(f, c->bold ? "$\\mathbf{%s}$" : "$%s$", v);
+    }
+    if (*c->text) {
+        fputs(" (", f);
+        tex_text(f, c->text);
+        fputc(')', f);
+    }
+}
+
+static void tex_table(FILE *f, const struct kb_table *t)
+{
+    fputs("\n\\begin{table}[htbp]\n\\centering\n\\small\n\\caption{", f);
+    tex_text(f, t->title);
+    fputs(". ", f);
+    tex_text(f, t->caption);
+    fprintf(f, "}\n\\label{tab:keybench-%s}\n\\begin{tabular}{", t->id);
+    if (t->provenance)
+        fputs("@{}lp{0.65\\linewidth}@{}", f);
+    else
+        for (size_t c = 0; c < t->n_cols; c++)
+            fputc(t->numeric[c] ? 'r' : 'l', f);
+    fputs("}\n\\toprule\n", f);
+    if (!t->provenance) {
+        for (size_t c = 0; c < t->n_cols; c++) {
+            fputs(c ? " & " : "", f);
+            tex_text(f, t->head[c]);
+        }
+        fputs(" \\\\\n\\midrule\n", f);
+    }
+    for (size_t r = 0; r < t->n_rows; r++) {
+        for (size_t c = 0; c < t->n_cols; c++) {
+            fputs(c ? " & " : "", f);
+            tex_cell(f, &t->cells[r * t->n_cols + c]);
+        }
+        fputs(" \\\\\n", f);
+    }
+    fputs("\\bottomrule\n\\end{tabular}\n\\end{table}\n", f);
+}
+
+int kb_report_write_tex(const struct kb_report *m, const char *out_dir, struct kb_error *err)
+{
+    struct kb_tables ts;
+    kb_tables_build(&ts, m);
+    char *buf;
+    size_t len;
+    FILE *f = kb_report_open(&buf, &len);
+    fputs("% keybench report (docs/reports.md): booktabs tables, one table environment each.\n"
+          "% Use: \\usepackage{booktabs} in the preamble, then \\input{report}.\n"
+          "% Accuracies in percent, mean $\\pm$ sample std over seeds.\n", f);
+    for (size_t i = 0; i < ts.n; i++)
+        tex_table(f, &ts.v[i]);
+    kb_tables_free(&ts);
+    return kb_report_close_save(f, &buf, &len, out_dir, "report.tex", err);
+}
