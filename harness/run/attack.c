@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include <keybench/attack.h>
 #include <keybench/journal.h>
@@ -47,6 +48,12 @@ int kb_attack_check_cell(const struct kb_cell *c, struct kb_error *err)
             return kb_error_set(err, "cell %s: attack '%s' needs %s; transform '%s' is not one "
                                 "(exclude the pair with matrix.exclude or list the attack in a "
                                 "spec without it)", kb_cell_name(c), ap->name, why, tp->name);
+        /* what only the attack can tell from its params (e.g. a setting that
+         * differentiates through the transform) */
+        const struct kb_params *params;
+        const struct kb_attack_ops *aops = kb_cell_attack(c, i, &params)->ops;
+        if (KB_ATTACK_HAS(aops, check) && aops->check(params, tp, err) < 0)
+            return kb_error_prefix(err, "cell %s: attack '%s'", kb_cell_name(c), ap->name);
     }
     return 0;
 }
@@ -198,6 +205,131 @@ void kb_attack_unnormalize_grad(const struct kb_attack *a, float *dx, size_t n)
         }
 }
 
+/* ------------------------------------------------------------------ differentiating */
+
+/* A key's layout over one NCHW image (the transform's key_layout is HWC):
+ * output o takes input src[o], times gain[o] = 255/denominator, negated
+ * (1 − x) where sign[o] < 0, through the table where sign[o] == 0. Key
+ * material (the true key's layout is the key): wiped when freed. */
+struct layout {
+    uint32_t *src;
+    float *gain;
+    int8_t *sign;
+    size_t img, bytes;
+    bool tables;
+    void *mem;
+};
+
+static void layout_free(struct layout *l)
+{
+    if (l->mem)
+        sodium_memzero(l->mem, l->bytes);
+    free(l->mem);
+    l->mem = NULL;
+}
+
+bool kb_attack_differentiable(const struct kb_attack *a)
+{
+    return KB_TRANSFORM_HAS(a->tops, key_layout);
+}
+
+static int layout_get(struct kb_attack *a, const void *key, struct layout *l, struct kb_error *err)
+{
+    const struct kb_dataset *ds = a->env->train;
+    size_t c = ds->c, hw = (size_t)ds->h * ds->w, img = hw * c;
+    memset(l, 0, sizeof *l);
+    if (key && !kb_attack_differentiable(a))
+        return kb_error_set(err, "attack %s: transform '%s' offers no key_layout: it cannot be "
+                            "differentiated through", a->plugin->name, a->env->transform->name);
+    /* NCHW src, gain, sign, then the op's HWC src, denom, sign */
+    l->bytes = img * 2 * (sizeof *l->src + sizeof *l->gain + sizeof *l->sign);
+    if (!(l->mem = malloc(l->bytes)))
+        return kb_error_set(err, "attack %s: out of memory for a key layout", a->plugin->name);
+    l->img = img;
+    l->src = l->mem;
+    l->gain = (float *)(l->src + img);
+    uint32_t *hsrc = (uint32_t *)(l->gain + img);
+    float *hden = (float *)(hsrc + img);
+    l->sign = (int8_t *)(hden + img);
+    int8_t *hsign = l->sign + img;
+    if (key) {
+        a->tops->key_layout(a->env->tstate, resolve_key(a, key), hsrc, hsign, hden);
+    } else {
+        for (size_t k = 0; k < img; k++)
+            hsrc[k] = (uint32_t)k, hsign[k] = 1, hden[k] = 255.0f;
+    }
+    for (size_t ch = 0; ch < c; ch++)
+        for (size_t p = 0; p < hw; p++) {
+            size_t o = ch * hw + p, k = p * c + ch, s = hsrc[k] < img ? hsrc[k] : k;
+            l->src[o] = (uint32_t)((s % c) * hw + s / c);
+            l->gain[o] = 255.0f / hden[k];
+            l->sign[o] = hsign[k] < 0 ? -1 : hsign[k] > 0 ? 1 : 0;
+            l->tables |= l->sign[o] == 0;
+        }
+    return 0;
+}
+
+/* Table positions of y: the transform's own output for x rounded to 8 bits. */
+static int fill_tables(struct kb_attack *a, const void *key, const struct layout *l, float *y,
+                       const float *x, size_t n, struct kb_error *err)
+{
+    const struct kb_dataset *ds = a->env->train;
+    size_t c = ds->c, hw = (size_t)ds->h * ds->w, img = l->img;
+    uint8_t *u8 = malloc(img);
+    float *enc = malloc(img * sizeof *enc);
+    if (!u8 || !enc) {
+        free(u8), free(enc);
+        return kb_error_set(err, "attack %s: out of memory", a->plugin->name);
+    }
+    for (size_t b = 0; b < n; b++) {
+        for (size_t ch = 0; ch < c; ch++)
+            for (size_t p = 0; p < hw; p++) {
+                float v = x[b * img + ch * hw + p] * 255.0f;
+                u8[p * c + ch] = !(v > 0.0f) ? 0 : v >= 255.0f ? 255 : (uint8_t)(v + 0.5f);
+            }
+        a->tops->encrypt(a->env->tstate, resolve_key(a, key), enc, u8, 1);
+        for (size_t o = 0; o < img; o++)
+            if (l->sign[o] == 0)
+                y[b * img + o] = enc[(o % hw) * c + o / hw];
+    }
+    sodium_memzero(enc, img * sizeof *enc);
+    free(u8), free(enc);
+    return 0;
+}
+
+int kb_attack_transform01(struct kb_attack *a, const void *key, float *y, const float *x,
+                          size_t n, struct kb_error *err)
+{
+    struct layout l;
+    if (layout_get(a, key, &l, err) < 0)
+        return -1;
+    for (size_t b = 0; b < n; b++) {
+        const float *xb = x + b * l.img;
+        float *yb = y + b * l.img;
+        for (size_t o = 0; o < l.img; o++) {
+            float v = xb[l.src[o]];
+            yb[o] = (l.sign[o] < 0 ? 1.0f - v : v) * l.gain[o];
+        }
+    }
+    int rc = l.tables ? fill_tables(a, key, &l, y, x, n, err) : 0;
+    layout_free(&l);
+    return rc;
+}
+
+int kb_attack_transform01_vjp(struct kb_attack *a, const void *key, float *dx, const float *dy,
+                              size_t n, struct kb_error *err)
+{
+    struct layout l;
+    if (layout_get(a, key, &l, err) < 0)
+        return -1;
+    memset(dx, 0, n * l.img * sizeof *dx);
+    for (size_t b = 0; b < n; b++)
+        for (size_t o = 0; o < l.img; o++)   /* sign 0 (a table): BPDA, as copied */
+            dx[b * l.img + l.src[o]] += dy[b * l.img + o] * (l.sign[o] < 0 ? -l.gain[o] : l.gain[o]);
+    layout_free(&l);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ models, keys, data */
 
 int kb_attack_model(struct kb_attack *a, enum kb_attack_model which, struct kb_model **out,
@@ -243,6 +375,11 @@ size_t kb_attack_key_size(const struct kb_attack *a)
 
 void *kb_attack_key_new(struct kb_attack *a)
 {
+    return kb_attack_key_new_from(a, &a->rng);
+}
+
+void *kb_attack_key_new_from(struct kb_attack *a, struct kb_rng *rng)
+{
     void *key = kb_secret_alloc_size(a->env->key_size);
     uint8_t *secret = kb_secret_alloc();
     if (!key || !secret) {
@@ -250,7 +387,7 @@ void *kb_attack_key_new(struct kb_attack *a)
         kb_secret_free(secret);
         return NULL;
     }
-    kb_rng_bytes(&a->rng, secret, KB_SECRET_BYTES);
+    kb_rng_bytes(rng, secret, KB_SECRET_BYTES);
     a->tops->key_make(a->env->tstate, key, secret);
     kb_secret_free(secret);
     return key;

@@ -85,6 +85,10 @@ KB_API size_t kb_attack_key_size(const struct kb_attack *a);
 /* A fresh random key (uniform over the transform's keys, from the attack's
  * RNG); NULL only on OOM. Free with kb_attack_key_free (wiped). */
 KB_API void *kb_attack_key_new(struct kb_attack *a);
+/* The same, drawn from `rng` (an attack's own stream, e.g. kb_rng_init_seed
+ * from a value of kb_attack_rng): keys that stay the same whatever else the
+ * attack draws. */
+KB_API void *kb_attack_key_new_from(struct kb_attack *a, struct kb_rng *rng);
 KB_API void kb_attack_key_copy(const struct kb_attack *a, void *dst, const void *src);
 KB_API void kb_attack_key_free(struct kb_attack *a, void *key);
 /* Reporting only: the fraction of key components on which `key` agrees
@@ -118,6 +122,34 @@ KB_API void kb_attack_normalize(const struct kb_attack *a, float *x, size_t n);
 /* The gradient of a loss with respect to [0,1] inputs from its gradient with
  * respect to normalised inputs (divide by std), in place. */
 KB_API void kb_attack_unnormalize_grad(const struct kb_attack *a, float *dx, size_t n);
+
+/* ---- differentiating through the transform ------------------------------ */
+/* For gradient attacks that perturb PLAIN images and need the gradient of a
+ * loss on the transformed image (surrogate keys, EOT, a white box through the
+ * true key). Built on the transform's key_layout op (plugin.h): each output
+ * value is an input value copied or negated (linear in [0,1] space: x·g or
+ * (1 − x)·g, g = 255/denominator) or sent through a key-dependent table.
+ * The key is an attack's key or KB_ATTACK_TRUE_KEY (NULL: the identity); the
+ * layout stays inside the harness (the true key's is never shown).
+ *
+ * Whether the cell's transform offers key_layout; without it the two calls
+ * below fail (refuse such cells at plan time: kb_attack_ops.check). */
+KB_API bool kb_attack_differentiable(const struct kb_attack *a);
+/* y := T_key(x) for n NCHW images with values in [0,1], off the 8-bit grid
+ * too: copied and negated positions by the linear map above; table positions
+ * take the transform's own output for round(x·255) (piecewise constant). On
+ * 8-bit images it is kb_attack_batch01's output up to float rounding (exact
+ * where values are copied with denominator 255). */
+KB_API int kb_attack_transform01(struct kb_attack *a, const void *key, float *y, const float *x,
+                                 size_t n, struct kb_error *err) KB_WUR;
+/* dx := J^T dy for n NCHW images: the vector–Jacobian product of
+ * kb_attack_transform01 (the map is affine: it does not depend on x). Table
+ * positions use BPDA (Athalye et al. 2018): the table is replaced by the
+ * identity value map in the backward pass, so their gradient flows back as if
+ * the value were copied — an estimate, the true derivative is 0 almost
+ * everywhere. */
+KB_API int kb_attack_transform01_vjp(struct kb_attack *a, const void *key, float *dx,
+                                     const float *dy, size_t n, struct kb_error *err) KB_WUR;
 
 /* ---- training and evaluation, the runner's way ---------------------------- */
 /* Accuracy of `m` (eval mode) on the first `limit` images of a split (0: all)
