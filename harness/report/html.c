@@ -1,0 +1,575 @@
+/* report.html: one self-contained page (inline CSS, inline SVG charts, sample
+ * images as data URIs, no script, nothing fetched) built from the report
+ * model: the tables of the text formats (table.c), the charts (svg.c), each
+ * group's sample grid (cells/<id>/samples.png, embedded byte for byte) and
+ * the provenance. Every string from a spec, a plugin or a file is escaped. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include <keybench/report.h>
+#include "report_internal.h"
+#include "svg.h"
+
+#define SAMPLES_MAX_BYTES (4u << 20)   /* a bigger samples.png is not embedded */
+#define PLAN_MAX_CHARS (256u << 10)    /* plan.json shown up to this size */
+
+static const char css[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
+    "color:#111;max-width:1180px;margin:0 auto;padding:1.5em;line-height:1.4}"
+    "h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #111;padding-bottom:.15em;"
+    "margin-top:2em}h3{margin:1.4em 0 .3em}"
+    "nav ol{columns:3;font-size:.95em}"
+    ".note{color:#333;font-size:.9em;max-width:60em;margin:.2em 0 .6em}"
+    ".missing{color:#6b4a00;background:#fff4d6;padding:.3em .6em;display:inline-block}"
+    "table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em;"
+    "font-variant-numeric:tabular-nums;border-top:2px solid #111;border-bottom:2px solid #111}"
+    "th,td{padding:.25em .7em;text-align:left;vertical-align:top}"
+    "thead th{border-bottom:1px solid #111;font-weight:600}"
+    "tbody tr:nth-child(even){background:#f4f4f4}"
+    "td.num,th.num{text-align:right;white-space:nowrap}"
+    "td.diff{background:#ffe9a8;font-weight:700}"
+    "table.prov td:first-child{white-space:nowrap;color:#333}"
+    "table.prov td{word-break:break-all}"
+    ".note-cell{color:#555;font-size:.85em}"
+    "figure{margin:1em 0;break-inside:avoid}figcaption{font-size:.9em;color:#333;max-width:60em}"
+    "svg.chart{max-width:100%;height:auto;display:block}"
+    ".multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:.5em 1.5em}"
+    ".samples{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:1em 1.5em}"
+    ".samples img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}"
+    "pre{background:#f6f6f6;padding:.6em;overflow:auto;max-height:30em;font-size:.8em}"
+    "@media print{nav{display:none}body{max-width:none;padding:0}h2{break-after:avoid}"
+    "tbody tr:nth-child(even){background:none}pre{max-height:none}}";
+
+static void esc(FILE *f, const char *s)
+{
+    kb_report_html_escape(f, s ? s : "");
+}
+
+/* ------------------------------------------------------------------ tables */
+
+static void table_cell(FILE *f, const struct kb_tcell *c, bool numeric)
+{
+    if (c->kind == KB_TCELL_TEXT) {
+        fputs(numeric ? "<td class=\"num\">" : "<td>", f);
+        esc(f, c->text);
+        fputs("</td>", f);
+        return;
+    }
+    char v[128];
+    kb_report_stat_text(v, sizeof v, &c->stat, c->fraction, " ± ");
+    fprintf(f, "<td class=\"num%s\">", c->bold && c->stat.n ? " diff" : "");
+    esc(f, v);
+    if (*c->text) {
+        fputs(" <span class=\"note-cell\">(", f);
+        esc(f, c->text);
+        fputs(")</span>", f);
+    }
+    fputs("</td>", f);
+}
+
+static void html_table(FILE *f, const struct kb_table *t)
+{
+    fprintf(f, "<h3 id=\"t-%s\">", t->id);
+    esc(f, t->title);
+    fputs("</h3>\n<p class=\"note\">", f);
+    esc(f, t->caption);
+    fprintf(f, "</p>\n<table class=\"%s\" data-table=\"%s\">", t->provenance ? "prov" : "data", t->id);
+    if (!t->provenance) {
+        fputs("<thead><tr>", f);
+        for (size_t c = 0; c < t->n_cols; c++) {
+            fputs(t->numeric[c] ? "<th class=\"num\">" : "<th>", f);
+            esc(f, t->head[c]);
+            fputs("</th>", f);
+        }
+        fputs("</tr></thead>", f);
+    }
+    fputs("<tbody>\n", f);
+    for (size_t r = 0; r < t->n_rows; r++) {
+        fputs("<tr>", f);
+        for (size_t c = 0; c < t->n_cols; c++)
+            table_cell(f, &t->cells[r * t->n_cols + c], t->numeric[c]);
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody></table>\n", f);
+}
+
+/* The tables whose id starts with `prefix`. Returns how many. */
+static size_t tables_with(FILE *f, const struct kb_tables *ts, const char *prefix)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ts->n; i++)
+        if (!strncmp(ts->v[i].id, prefix, strlen(prefix))) {
+            html_table(f, &ts->v[i]);
+            n++;
+        }
+    return n;
+}
+
+/* ------------------------------------------------------------------ charts */
+
+static double pct(double v)
+{
+    return isfinite(v) ? v * 100.0 : NAN;
+}
+
+/* Chance accuracy in %: 100 / the number of classes seen in per-class records. */
+static double chance(const struct kb_report *m)
+{
+    size_t n = 0;
+    const char *seen[256];
+    for (size_t i = 0; i < m->n_aggs; i++) {
+        const char *c = m->aggs[i].class_name;
+        bool dup = !*c;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = !strcmp(seen[k], c);
+        if (!dup && n < sizeof seen / sizeof *seen)
+            seen[n++] = c;
+    }
+    return n >= 2 ? 100.0 / (double)n : NAN;
+}
+
+/* The label of a group in a chart: its varying axes, with the run when several. */
+static void group_label(char *out, size_t n, const struct kb_report *m, size_t g)
+{
+    if (m->n_runs > 1)
+        snprintf(out, n, "%s: %s", m->runs[m->groups[g].run].name, m->groups[g].label);
+    else
+        snprintf(out, n, "%s", m->groups[g].label);
+}
+
+static void figure_open(FILE *f, const char *id)
+{
+    fprintf(f, "<figure id=\"%s\">\n", id);
+}
+
+static void figure_close(FILE *f, const char *caption)
+{
+    fputs("<figcaption>", f);
+    esc(f, caption);
+    fputs("</figcaption></figure>\n", f);
+}
+
+/* Grouped bars: one category per headline row of run r, one bar per condition. */
+static void accuracy_bars(FILE *f, const struct kb_report *m, size_t r)
+{
+    static const char *const series[] = { "unprotected", "correct key", "plain images",
+                                          "wrong key (mean over keys)" };
+    size_t nh = 0;
+    bool unprot = false;
+    for (size_t i = 0; i < m->n_headline; i++)
+        if (m->groups[m->headline[i].group].run == r) {
+            nh++;
+            unprot |= m->headline[i].unprotected.n > 0;
+        }
+    if (nh == 0)
+        return;
+    size_t ns = unprot ? 4 : 3, off = unprot ? 0 : 1, k = 0;
+    const char **cats = calloc(nh, sizeof *cats);
+    char (*labels)[256] = calloc(nh, sizeof *labels);
+    double *v = calloc(nh * ns, sizeof *v), *e = calloc(nh * ns, sizeof *e);
+    if (!cats || !labels || !v || !e)
+        goto out;
+    for (size_t i = 0; i < m->n_headline; i++) {
+        const struct kb_report_headline *h = &m->headline[i];
+        if (m->groups[h->group].run != r)
+            continue;
+        snprintf(labels[k], sizeof labels[k], "%s", m->groups[h->group].label);
+        cats[k] = labels[k];
+        const struct kb_report_stat *st[4] = { &h->unprotected, &h->correct_key, &h->plain,
+                                               &h->wrong_key };
+        for (size_t s = 0; s < ns; s++) {
+            v[k * ns + s] = st[s + off]->n ? pct(st[s + off]->mean) : NAN;
+            e[k * ns + s] = st[s + off]->n > 1 ? pct(st[s + off]->std) : NAN;
+        }
+        k++;
+    }
+    char id[32], title[600];
+    snprintf(id, sizeof id, "acc-%zu", r + 1);
+    snprintf(title, sizeof title, "Test accuracy by transform and condition%s%s",
+             m->n_runs > 1 ? ": " : "", m->n_runs > 1 ? m->runs[r].name : "");
+    struct kb_svg_bars c = {
+        .f = { .id = id, .title = title, .x_label = "transform (varying axes)",
+               .y_label = "test accuracy (%)", .y_min = 0, .y_max = 100, .ref_y = chance(m),
+               .ref_label = "chance", .unit = "%" },
+        .categories = cats, .n_categories = nh, .series = series + off, .n_series = ns,
+        .values = v, .errors = e,
+    };
+    figure_open(f, id);
+    kb_svg_bar_chart(f, &c);
+    figure_close(f, "Bars: mean test accuracy over seeds; error bars: ± one standard deviation "
+                    "over seeds (over every key and seed for the wrong key). A protected model "
+                    "should be high with the correct key and low on plain images and with wrong "
+                    "keys; unprotected is the same backbone fine-tuned on plain images. The "
+                    "dashed line is chance (one over the number of classes).");
+out:
+    free(cats), free(labels), free(v), free(e);
+}
+
+/* One column per keyed headline group of run r: the accuracy of every wrong key. */
+static void wrong_key_strips(FILE *f, const struct kb_report *m, size_t r)
+{
+    size_t n = 0;
+    const char **cats = calloc(m->n_headline + 1, sizeof *cats);
+    const double **vals = calloc(m->n_headline + 1, sizeof *vals);
+    size_t *nv = calloc(m->n_headline + 1, sizeof *nv);
+    double *mark = calloc(m->n_headline + 1, sizeof *mark), *buf = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < m->n_series; i++)
+        if (m->series[i].kind == KB_REPORT_SERIES_WRONG_KEY)
+            total += m->series[i].n;
+    buf = calloc(total + 1, sizeof *buf);
+    if (!cats || !vals || !nv || !mark || !buf)
+        goto out;
+    size_t used = 0;
+    for (size_t i = 0; i < m->n_headline; i++) {
+        size_t g = m->headline[i].group;
+        if (m->groups[g].run != r)
+            continue;
+        for (size_t s = 0; s < m->n_series; s++) {
+            const struct kb_report_series *se = &m->series[s];
+            if (se->kind != KB_REPORT_SERIES_WRONG_KEY || se->group != g ||
+                strcmp(se->name, "wrong_key") || *se->variant || se->n == 0)
+                continue;
+            for (size_t j = 0; j < se->n; j++)
+                buf[used + j] = pct(se->y[j]);
+            cats[n] = m->groups[g].label;
+            vals[n] = buf + used;
+            nv[n] = se->n;
+            mark[n] = m->headline[i].correct_key.n ? pct(m->headline[i].correct_key.mean) : NAN;
+            used += se->n;
+            n++;
+            break;
+        }
+    }
+    if (n == 0)
+        goto out;
+    char id[32], title[600];
+    snprintf(id, sizeof id, "wk-%zu", r + 1);
+    snprintf(title, sizeof title, "Accuracy with wrong keys%s%s", m->n_runs > 1 ? ": " : "",
+             m->n_runs > 1 ? m->runs[r].name : "");
+    struct kb_svg_strip c = {
+        .f = { .id = id, .title = title, .x_label = "transform (varying axes)",
+               .y_label = "test accuracy (%)", .y_min = 0, .y_max = 100, .ref_y = chance(m),
+               .ref_label = "chance", .unit = "%" },
+        .categories = cats, .n_categories = n, .values = vals, .n_values = nv,
+        .points_label = "one wrong key (every seed)", .marker = mark,
+        .marker_label = "correct key (mean over seeds)",
+    };
+    figure_open(f, id);
+    kb_svg_strip_chart(f, &c);
+    figure_close(f, "Each point is the test accuracy of the protected model with one random "
+                    "wrong key (all seeds pooled); the box spans the quartiles with the median "
+                    "as a thick line, the whiskers the range. The diamond is the correct key. "
+                    "Points near chance mean a wrong key gives nothing away; a spread reaching "
+                    "up to the diamond means some wrong keys work almost as well as the right one.");
+out:
+    free(cats), free(vals), free(nv), free(mark), free(buf);
+}
+
+/* The legend name of a series. */
+static void series_name(char *out, size_t n, const struct kb_report_series *s)
+{
+    static const char *const friendly[][2] = {
+        { "stolen", "stolen protected model, fine-tuned" },
+        { "pretrained", "pretrained plain model, fine-tuned" },
+        { "scratch", "trained from scratch" },
+        { "whitebox", "white-box PGD (through the transform)" },
+        { "plain", "PGD on plain images" },
+    };
+    const char *name = s->name;
+    for (size_t i = 0; i < sizeof friendly / sizeof *friendly; i++)
+        if (!strcmp(name, friendly[i][0]))
+            name = friendly[i][1];
+    snprintf(out, n, "%s%s%s", name, *s->variant ? " " : "", s->variant);
+}
+
+/* Styles: the distinct (name, variant) of a kind in sorted order, so one line
+ * looks the same in every small multiple. */
+struct styles {
+    const struct kb_report_series *first[16];
+    size_t n;
+};
+
+static unsigned style_of(struct styles *st, const struct kb_report_series *s)
+{
+    for (size_t i = 0; i < st->n; i++)
+        if (!strcmp(st->first[i]->name, s->name) && !strcmp(st->first[i]->variant, s->variant))
+            return (unsigned)i;
+    if (st->n < sizeof st->first / sizeof *st->first)
+        st->first[st->n++] = s;
+    return (unsigned)(st->n - 1);
+}
+
+struct line_kind {
+    enum kb_report_series_kind kind;
+    const char *id, *title, *x_label, *y_label, *caption;
+    bool log_x;
+};
+
+static const struct line_kind line_kinds[] = {
+    { KB_REPORT_SERIES_FINE_TUNE, "ft", "Fine-tune attack", "attacker's labelled plain images (log scale)",
+      "plain test accuracy (%)",
+      "The attacker fine-tunes a model on n labelled plain images: the stolen protected model, "
+      "the plain pretrained model, or a fresh model from scratch. Mean over seeds, ± one "
+      "standard deviation. When the stolen model's line sits on or below the others, stealing "
+      "the protected model gives the attacker nothing that their own images do not.", true },
+    { KB_REPORT_SERIES_KEY_ESTIMATION, "ke", "Key estimation", "model evaluations",
+      "best accuracy so far (%)",
+      "The best accuracy an attacker's key search has reached against the number of model "
+      "evaluations it spent, one line per seed and search mode. A curve climbing towards the "
+      "correct-key accuracy means the key can be estimated.", false },
+    { KB_REPORT_SERIES_PGD, "pgd", "PGD robustness", "perturbation budget ε (pixel scale 0–1)",
+      "robust accuracy (%)",
+      "Accuracy under a PGD attack of budget ε, mean over seeds ± one standard deviation: "
+      "white-box through the transform with the key, and on plain images.", false },
+};
+
+/* One small chart per group that has series of this kind. */
+static void line_multiples(FILE *f, const struct kb_report *m, const struct line_kind *lk)
+{
+    struct styles st = { .n = 0 };
+    for (size_t s = 0; s < m->n_series; s++)
+        if (m->series[s].kind == lk->kind)
+            style_of(&st, &m->series[s]);
+    if (st.n == 0)
+        return;
+    fprintf(f, "<h3>%s</h3>\n<div class=\"multiples\">\n", lk->title);
+    struct kb_svg_line *lines = calloc(m->n_series, sizeof *lines);
+    char (*names)[200] = calloc(m->n_series, sizeof *names);
+    for (size_t g = 0; lines && names && g < m->n_groups; g++) {
+        size_t nl = 0, npts = 0;
+        for (size_t s = 0; s < m->n_series; s++)
+            if (m->series[s].kind == lk->kind && m->series[s].group == g)
+                npts += m->series[s].n;
+        double *buf = calloc(2 * npts + 1, sizeof *buf), *p = buf;
+        if (!buf)
+            break;
+        for (size_t s = 0; s < m->n_series; s++) {
+            const struct kb_report_series *se = &m->series[s];
+            if (se->kind != lk->kind || se->group != g)
+                continue;
+            series_name(names[nl], sizeof names[nl], se);
+            struct kb_svg_line *ln = &lines[nl++];
+            *ln = (struct kb_svg_line){ names[nl - 1], style_of(&st, se), se->x, p, NULL, se->n };
+            for (size_t j = 0; j < se->n; j++)
+                p[j] = pct(se->y[j]);
+            p += se->n;
+            if (se->y_std) {
+                ln->err = p;
+                for (size_t j = 0; j < se->n; j++)
+                    p[j] = pct(se->y_std[j]);
+                p += se->n;
+            }
+        }
+        if (nl > 0) {
+            char id[48], title[600];
+            snprintf(id, sizeof id, "%s-%zu", lk->id, g + 1);
+            group_label(title, sizeof title, m, g);
+            struct kb_svg_lines c = {
+                .f = { .id = id, .title = title, .x_label = lk->x_label, .y_label = lk->y_label,
+                       .width = 460, .height = 300, .y_min = 0, .y_max = 100, .ref_y = NAN,
+                       .unit = "%" },
+                .lines = lines, .n_lines = nl, .log_x = lk->log_x,
+            };
+            kb_svg_line_chart(f, &c);
+        }
+        free(buf);
+    }
+    free(lines);
+    free(names);
+    fputs("</div>\n<p class=\"note\">", f);
+    esc(f, lk->caption);
+    fputs("</p>\n", f);
+}
+
+static void charts(FILE *f, const struct kb_report *m)
+{
+    fputs("<section id=\"charts\"><h2>Charts</h2>\n", f);
+    for (size_t r = 0; r < m->n_runs; r++)
+        accuracy_bars(f, m, r);
+    for (size_t r = 0; r < m->n_runs; r++)
+        wrong_key_strips(f, m, r);
+    for (size_t i = 0; i < sizeof line_kinds / sizeof *line_kinds; i++)
+        line_multiples(f, m, &line_kinds[i]);
+    fputs("</section>\n", f);
+}
+
+/* ------------------------------------------------------------------ sample grids */
+
+/* The bytes of a PNG file as a data URI, or -1 with the reason in `why`. */
+static int png_data_uri(FILE *f, const char *path, char *why, size_t nwhy)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    struct kb_error err = {0};
+    if (kb_file_read_all(path, SAMPLES_MAX_BYTES, &data, &size, &err) < 0) {
+        snprintf(why, nwhy, "%s", err.msg);
+        return -1;
+    }
+    static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    if (size < 8 || memcmp(data, sig, 8)) {
+        snprintf(why, nwhy, "%s: not a PNG file", path);
+        free(data);
+        return -1;
+    }
+    size_t n64 = sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(n64);
+    if (!b64) {
+        snprintf(why, nwhy, "%s: out of memory", path);
+        free(data);
+        return -1;
+    }
+    sodium_bin2base64(b64, n64, data, size, sodium_base64_VARIANT_ORIGINAL);
+    fputs("data:image/png;base64,", f);
+    fputs(b64, f);
+    free(b64);
+    free(data);
+    return 0;
+}
+
+/* A group's grid: its first cell (lowest seed) that left a samples.png. */
+static void group_samples(FILE *f, const struct kb_report *m, size_t g)
+{
+    const struct kb_report_group *gr = &m->groups[g];
+    char label[600], path[4200], why[KB_ERROR_MAX] = "";
+    group_label(label, sizeof label, m, g);
+    fputs("<figure class=\"sample\">", f);
+    bool shown = false;
+    for (size_t k = 0; k < gr->n_cells && !shown; k++) {
+        const struct kb_report_cell *c = &m->cells[gr->cells[k]];
+        snprintf(path, sizeof path, "%s/cells/%s/samples.png", m->runs[c->run].dir, c->id);
+        char *uri = NULL;
+        size_t len = 0;
+        FILE *u = open_memstream(&uri, &len);
+        if (!u)
+            break;
+        int rc = png_data_uri(u, path, why, sizeof why);
+        fclose(u);
+        if (rc == 0) {
+            fputs("<img alt=\"sample images of ", f);
+            esc(f, label);
+            fprintf(f, "\" src=\"%s\">", uri);
+            fputs("<figcaption><b>", f);
+            esc(f, label);
+            fprintf(f, "</b> · seed %lld · key fingerprint <code>", c->seed);
+            esc(f, c->key_fingerprint);
+            fputs("</code></figcaption>", f);
+            shown = true;
+        }
+        free(uri);
+    }
+    if (!shown) {
+        fputs("<figcaption><b>", f);
+        esc(f, label);
+        fputs("</b></figcaption><p class=\"missing\">No sample images: ", f);
+        esc(f, gr->n_cells ? why : "the group has no cell");
+        fputs(" (a run of keybench before the runner wrote cells/&lt;id&gt;/samples.png, or the "
+              "cell did not get past evaluate).</p>", f);
+    }
+    fputs("</figure>\n", f);
+}
+
+static void samples(FILE *f, const struct kb_report *m)
+{
+    fputs("<section id=\"samples\"><h2>Sample images</h2>\n<p class=\"note\">For each transform, "
+          "eight test images (one per class) as the runner left them in the run directory "
+          "(cells/&lt;id&gt;/samples.png). Top row: the images; middle row: encrypted with the "
+          "cell's key (the model's input, shown as round(x · 255)); bottom row (keyed transforms "
+          "only): encrypted with the cell's key, then decrypted with a random wrong key. Keys "
+          "are identified by their fingerprint only.</p>\n<div class=\"samples\">\n", f);
+    for (size_t g = 0; g < m->n_groups; g++)
+        group_samples(f, m, g);
+    fputs("</div></section>\n", f);
+}
+
+/* ------------------------------------------------------------------ page */
+
+static void plan_details(FILE *f, const struct kb_report *m)
+{
+    for (size_t r = 0; r < m->n_runs; r++) {
+        if (!m->runs[r].plan)
+            continue;
+        char *text = json_dumps(m->runs[r].plan, JSON_INDENT(1) | JSON_SORT_KEYS);
+        if (!text)
+            continue;
+        size_t len = strlen(text);
+        if (len > PLAN_MAX_CHARS) {
+            /* cut at a character boundary: UTF-8 continuation bytes are 10xxxxxx */
+            len = PLAN_MAX_CHARS;
+            while (len && ((unsigned char)text[len] & 0xC0) == 0x80)
+                len--;
+        }
+        fputs("<details><summary>The expanded spec (plan.json) of ", f);
+        esc(f, m->runs[r].name);
+        fputs("</summary><pre>", f);
+        char keep = text[len];
+        text[len] = '\0';
+        esc(f, text);
+        text[len] = keep;
+        if (text[len])
+            fprintf(f, "\n… (%zu more characters: see plan.json)", strlen(text + len));
+        fputs("</pre></details>\n", f);
+        free(text);
+    }
+}
+
+static void page_head(FILE *f, const struct kb_report *m)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<meta name=\"generator\" content=\"keybench ", f);
+    esc(f, kb_version());
+    fputs("\">\n<title>keybench report: ", f);
+    for (size_t r = 0; r < m->n_runs; r++) {
+        fputs(r ? ", " : "", f);
+        esc(f, m->runs[r].name);
+    }
+    fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n<header><h1>keybench report: ", css);
+    for (size_t r = 0; r < m->n_runs; r++) {
+        fputs(r ? ", " : "", f);
+        esc(f, m->runs[r].name);
+    }
+    fputs("</h1>\n<p class=\"note\">Derived from the run directories' journals by "
+          "<code>keybench report</code> (docs/reports.md). Accuracies in %; mean ± standard "
+          "deviation over seeds.</p>\n<nav><ol><li><a href=\"#headline\">Headline</a></li>"
+          "<li><a href=\"#charts\">Charts</a></li><li><a href=\"#samples\">Sample images</a></li>"
+          "<li><a href=\"#details\">Attacks, per class, comparison</a></li>"
+          "<li><a href=\"#failed\">Failed cells</a></li>"
+          "<li><a href=\"#provenance\">Provenance</a></li></ol></nav></header>\n", f);
+}
+
+int kb_report_write_html(const struct kb_report *m, const char *out_dir, struct kb_error *err)
+{
+    if (sodium_init() < 0)
+        return kb_error_set(err, "%s/report.html: libsodium failed to initialise", out_dir);
+    struct kb_tables ts;
+    kb_tables_build(&ts, m);
+    char *buf;
+    size_t len;
+    FILE *f = kb_report_open(&buf, &len);
+    page_head(f, m);
+    fputs("<main>\n<section id=\"headline\"><h2>Headline</h2>\n", f);
+    if (tables_with(f, &ts, "headline") == 0)
+        fputs("<p class=\"missing\">No measurements yet.</p>\n", f);
+    fputs("</section>\n", f);
+    charts(f, m);
+    samples(f, m);
+    fputs("<section id=\"details\"><h2>Attacks, per class, comparison</h2>\n", f);
+    if (tables_with(f, &ts, "attacks") + tables_with(f, &ts, "per-class") +
+        tables_with(f, &ts, "compare") == 0)
+        fputs("<p class=\"note\">No attack, per-class or comparison results.</p>\n", f);
+    fputs("</section>\n<section id=\"failed\"><h2>Failed cells</h2>\n", f);
+    if (tables_with(f, &ts, "failed") == 0)
+        fputs("<p class=\"note\">No failed cells.</p>\n", f);
+    fputs("</section>\n<section id=\"provenance\"><h2>Provenance</h2>\n", f);
+    tables_with(f, &ts, "provenance");
+    plan_details(f, m);
+    fputs("</section>\n</main>\n</body></html>\n", f);
+    kb_tables_free(&ts);
+    return kb_report_close_save(f, &buf, &len, out_dir, "report.html", err);
+}
