@@ -22,8 +22,10 @@
  *    all steps with eot_resample: false); scored with the true key;
  *  - transfer: no key, no protected gradient; PGD on the public pretrained
  *    model with plain images, scored on the protected model with the true key.
- * Settings that go through T (whitebox_plain, surrogate, eot) need the
- * transform's key_layout op: refused at plan time (pgd_check) without it.
+ * Settings that encrypt perturbed plain images (whitebox_plain, surrogate,
+ * eot, transfer: kb_attack_transform01, float in and out, no rounding to 8
+ * bits) need the transform's key_layout op: refused at plan time (pgd_check)
+ * without it.
  *
  * Every setting starts from the same random points and draws its keys from
  * the same stream (fresh per setting), so settings are paired: eot with one
@@ -58,15 +60,15 @@ static const struct pgd_setting_def {
     const char *name;
     bool encrypted;      /* perturb the true key's ciphertext (else the plain image) */
     bool pretrained;     /* gradients from the public pretrained model */
-    bool scored_keyed;   /* the adversarial plain image is encrypted with the true key */
-    bool needs_layout;   /* differentiates through T (kb_attack_transform01_vjp) */
+    bool scored_keyed;   /* the adversarial plain image is encrypted with the true key
+                            (kb_attack_transform01: needs the transform's key_layout) */
 } pgd_settings[S_COUNT] = {
-    [S_WHITEBOX] = { "whitebox", true, false, false, false },
-    [S_WHITEBOX_PLAIN] = { "whitebox_plain", false, false, true, true },
-    [S_PLAIN] = { "plain", false, false, false, false },
-    [S_SURROGATE] = { "surrogate", false, false, true, true },
-    [S_EOT] = { "eot", false, false, true, true },
-    [S_TRANSFER] = { "transfer", false, true, true, false },
+    [S_WHITEBOX] = { "whitebox", true, false, false },
+    [S_WHITEBOX_PLAIN] = { "whitebox_plain", false, false, true },
+    [S_PLAIN] = { "plain", false, false, false },
+    [S_SURROGATE] = { "surrogate", false, false, true },
+    [S_EOT] = { "eot", false, false, true },
+    [S_TRANSFER] = { "transfer", false, true, true },
 };
 
 /* settings text -> which are on (each at most once; spaces around names ok). */
@@ -110,10 +112,11 @@ static int pgd_check(const struct kb_params *params, const struct kb_plugin *tra
         return -1;
     const struct kb_transform_ops *tops = transform->ops;
     for (int s = 0; s < S_COUNT; s++)
-        if (on[s] && pgd_settings[s].needs_layout && !KB_TRANSFORM_HAS(tops, key_layout))
-            return kb_error_set(err, "setting '%s' differentiates through the transform, and "
-                                "transform '%s' offers no key_layout (drop the setting, or give "
-                                "the transform the op: plugins/GUIDE.md)",
+        if (on[s] && pgd_settings[s].scored_keyed && !KB_TRANSFORM_HAS(tops, key_layout))
+            return kb_error_set(err, "setting '%s' encrypts perturbed plain images (and "
+                                "differentiates through the transform), and transform '%s' "
+                                "offers no key_layout (drop the setting, or give the transform "
+                                "the op: plugins/GUIDE.md)",
                                 pgd_settings[s].name, transform->name);
     return 0;
 }
