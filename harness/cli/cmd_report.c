@@ -21,6 +21,27 @@ static void usage(FILE *f)
         fprintf(f, "                   %-5s %s\n", fm[i].name, fm[i].files);
 }
 
+/* Like kb_report_write, but a run with nothing in it (no measurement and no
+ * failed cell: an empty journal) is an error here, not an empty report. */
+static int write_reports(const char *out, const char *const *runs, size_t n, const char *formats,
+                         struct kb_error *err)
+{
+    if (kb_report_check_formats(formats, err) < 0)   /* before any work */
+        return -1;
+    struct kb_report *m;
+    if (kb_report_load(&m, runs, n, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t r = 0; r < m->n_runs && rc == 0; r++)
+        if (m->runs[r].n_records == 0 && m->runs[r].n_failed == 0)
+            rc = kb_error_set(err, "%s: its journals hold no measurements (an empty journal, or "
+                              "no cell has finished yet): nothing to report", m->runs[r].dir);
+    if (rc == 0)
+        rc = kb_report_write_model(m, out, formats, err);
+    kb_report_free(m);
+    return rc;
+}
+
 int kb_cmd_report(int argc, char **argv)
 {
     const char *out = NULL, *formats = NULL;
@@ -55,7 +76,7 @@ int kb_cmd_report(int argc, char **argv)
         rc = 2;
     }
     struct kb_error err = {0};
-    if (rc == 0 && kb_report_write(out ? out : runs[0], runs, n, formats, &err) < 0) {
+    if (rc == 0 && write_reports(out ? out : runs[0], runs, n, formats, &err) < 0) {
         fprintf(stderr, "keybench report: %s\n", err.msg);
         rc = 1;
     }

@@ -47,7 +47,8 @@ void kb_report_md_escape(FILE *f, const char *s)
 }
 
 /* LaTeX text mode with only the core (OT1 or T1) fonts: the ten specials as
- * commands, and < > " which OT1 sets as other glyphs. */
+ * commands, and < > | " which OT1 sets as other glyphs (" as a straight
+ * quote from the typewriter font: \textquotedbl needs T1). */
 void kb_report_tex_escape(FILE *f, const char *s)
 {
     for (const char *p = s; *p; p++) {
@@ -64,7 +65,7 @@ void kb_report_tex_escape(FILE *f, const char *s)
         case '~': fputs("\\textasciitilde{}", f); break;
         case '<': fputs("\\textless{}", f); break;
         case '>': fputs("\\textgreater{}", f); break;
-        case '"': fputs("\\textquotedbl{}", f); break;
+        case '"': fputs("{\\ttfamily\\char34}", f); break;
         case '|': fputs("\\textbar{}", f); break;
         case '\n': case '\r': fputc(' ', f); break;
         default: fputc(*p, f);

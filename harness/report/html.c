@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -26,6 +27,7 @@ static const char css[] =
     "nav ol{columns:3;font-size:.95em}"
     ".note{color:#333;font-size:.9em;max-width:60em;margin:.2em 0 .6em}"
     ".missing{color:#6b4a00;background:#fff4d6;padding:.3em .6em;display:inline-block}"
+    ".scroll{overflow-x:auto}"
     "table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em;"
     "font-variant-numeric:tabular-nums;border-top:2px solid #111;border-bottom:2px solid #111}"
     "th,td{padding:.25em .7em;text-align:left;vertical-align:top}"
@@ -78,7 +80,8 @@ static void html_table(FILE *f, const struct kb_table *t)
     esc(f, t->title);
     fputs("</h3>\n<p class=\"note\">", f);
     esc(f, t->caption);
-    fprintf(f, "</p>\n<table class=\"%s\" data-table=\"%s\">", t->provenance ? "prov" : "data", t->id);
+    fprintf(f, "</p>\n<div class=\"scroll\"><table class=\"%s\" data-table=\"%s\">",
+            t->provenance ? "prov" : "data", t->id);
     if (!t->provenance) {
         fputs("<thead><tr>", f);
         for (size_t c = 0; c < t->n_cols; c++) {
@@ -95,7 +98,7 @@ static void html_table(FILE *f, const struct kb_table *t)
             table_cell(f, &t->cells[r * t->n_cols + c], t->numeric[c]);
         fputs("</tr>\n", f);
     }
-    fputs("</tbody></table>\n", f);
+    fputs("</tbody></table></div>\n", f);
 }
 
 /* The tables whose id starts with `prefix`. Returns how many. */
@@ -154,7 +157,14 @@ static void figure_close(FILE *f, const char *caption)
     fputs("</figcaption></figure>\n", f);
 }
 
-/* Grouped bars: one category per headline row of run r, one bar per condition. */
+/* Whether a headline row has a bar to draw (pending cells have none). */
+static bool headline_has_values(const struct kb_report_headline *h)
+{
+    return h->unprotected.n || h->correct_key.n || h->plain.n || h->wrong_key.n;
+}
+
+/* Grouped bars: one category per headline row of run r with a value, one bar
+ * per condition. */
 static void accuracy_bars(FILE *f, const struct kb_report *m, size_t r)
 {
     static const char *const series[] = { "unprotected", "correct key", "plain images",
@@ -162,7 +172,7 @@ static void accuracy_bars(FILE *f, const struct kb_report *m, size_t r)
     size_t nh = 0;
     bool unprot = false;
     for (size_t i = 0; i < m->n_headline; i++)
-        if (m->groups[m->headline[i].group].run == r) {
+        if (headline_has_values(&m->headline[i]) && m->groups[m->headline[i].group].run == r) {
             nh++;
             unprot |= m->headline[i].unprotected.n > 0;
         }
@@ -176,7 +186,7 @@ static void accuracy_bars(FILE *f, const struct kb_report *m, size_t r)
         goto out;
     for (size_t i = 0; i < m->n_headline; i++) {
         const struct kb_report_headline *h = &m->headline[i];
-        if (m->groups[h->group].run != r)
+        if (m->groups[h->group].run != r || !headline_has_values(h))
             continue;
         snprintf(labels[k], sizeof labels[k], "%s", m->groups[h->group].label);
         cats[k] = labels[k];
@@ -468,20 +478,43 @@ static void group_samples(FILE *f, const struct kb_report *m, size_t g)
         esc(f, label);
         fputs("</b></figcaption><p class=\"missing\">No sample images: ", f);
         esc(f, gr->n_cells ? why : "the group has no cell");
-        fputs(" (a run of keybench before the runner wrote cells/&lt;id&gt;/samples.png, or the "
-              "cell did not get past evaluate).</p>", f);
+        fputs("</p>", f);
     }
     fputs("</figure>\n", f);
 }
 
+/* How many groups have a cell with a samples.png. */
+static size_t groups_with_samples(const struct kb_report *m)
+{
+    size_t n = 0;
+    char path[4200];
+    for (size_t g = 0; g < m->n_groups; g++) {
+        bool any = false;
+        for (size_t k = 0; k < m->groups[g].n_cells && !any; k++) {
+            const struct kb_report_cell *c = &m->cells[m->groups[g].cells[k]];
+            snprintf(path, sizeof path, "%s/cells/%s/samples.png", m->runs[c->run].dir, c->id);
+            any = access(path, R_OK) == 0;
+        }
+        n += any;
+    }
+    return n;
+}
+
 static void samples(FILE *f, const struct kb_report *m)
 {
-    fputs("<section id=\"samples\"><h2>Sample images</h2>\n<p class=\"note\">For each transform, "
-          "eight test images (one per class) as the runner left them in the run directory "
-          "(cells/&lt;id&gt;/samples.png). Top row: the images; middle row: encrypted with the "
-          "cell's key (the model's input, shown as round(x · 255)); bottom row (keyed transforms "
-          "only): encrypted with the cell's key, then decrypted with a random wrong key. Keys "
-          "are identified by their fingerprint only.</p>\n<div class=\"samples\">\n", f);
+    fputs("<section id=\"samples\"><h2>Sample images</h2>\n", f);
+    if (groups_with_samples(m) == 0) {
+        fputs("<p class=\"missing\">No sample images: no cell of this report left a "
+              "cells/&lt;id&gt;/samples.png (the runner writes one after a cell's evaluate stage; "
+              "runs made before it did have none).</p></section>\n", f);
+        return;
+    }
+    fputs("<p class=\"note\">For each transform, eight test images (one per class) as the runner "
+          "left them in the run directory (cells/&lt;id&gt;/samples.png). Top row: the images; "
+          "middle row: encrypted with the cell's key (the model's input, shown as round(x · 255)); "
+          "bottom row (keyed transforms only): encrypted with the cell's key, then decrypted with "
+          "a random wrong key. Keys are identified by their fingerprint only.</p>\n"
+          "<div class=\"samples\">\n", f);
     for (size_t g = 0; g < m->n_groups; g++)
         group_samples(f, m, g);
     fputs("</div></section>\n", f);

@@ -13,6 +13,7 @@ static const struct kb_report_format formats[] = {
     { "csv", "results.csv, summary.csv", kb_report_write_csv },
     { "md", "report.md", kb_report_write_md },
     { "tex", "report.tex", kb_report_write_tex },
+    { "html", "report.html", kb_report_write_html },
 };
 
 const struct kb_report_format *kb_report_formats(size_t *n)
@@ -52,19 +53,34 @@ static int parse_formats(bool *want, const char *list, struct kb_error *err)
     return 0;
 }
 
+int kb_report_check_formats(const char *formats_list, struct kb_error *err)
+{
+    bool want[sizeof formats / sizeof *formats];
+    return parse_formats(want, formats_list, err);
+}
+
+int kb_report_write_model(const struct kb_report *m, const char *out_dir, const char *formats_list,
+                          struct kb_error *err)
+{
+    bool want[sizeof formats / sizeof *formats];
+    if (parse_formats(want, formats_list, err) < 0 || kb_mkdir_p(out_dir, err) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+        if (want[i] && formats[i].write(m, out_dir, err) < 0)
+            return kb_error_prefix(err, "report %s", formats[i].name);
+    return 0;
+}
+
 int kb_report_write(const char *out_dir, const char *const *run_dirs, size_t n_runs,
                     const char *formats_list, struct kb_error *err)
 {
     bool want[sizeof formats / sizeof *formats];
-    if (parse_formats(want, formats_list, err) < 0)
+    if (parse_formats(want, formats_list, err) < 0)   /* before any work */
         return -1;
     struct kb_report *m;
     if (kb_report_load(&m, run_dirs, n_runs, err) < 0)
         return -1;
-    int rc = kb_mkdir_p(out_dir, err);
-    for (size_t i = 0; rc == 0 && i < sizeof formats / sizeof *formats; i++)
-        if (want[i] && formats[i].write(m, out_dir, err) < 0)
-            rc = kb_error_prefix(err, "report %s", formats[i].name);
+    int rc = kb_report_write_model(m, out_dir, formats_list, err);
     kb_report_free(m);
     return rc;
 }

@@ -358,33 +358,106 @@ static void x_axis_line(FILE *out, const struct frame *fr)
     fprintf(out, "</text>\n");
 }
 
-/* Category labels under the bands; slanted when they would overlap. Returns
- * the extra bottom margin slanted labels need (when `measure`). */
-static double category_labels(FILE *out, const struct frame *fr, const char *const *cats,
-                              size_t n, bool measure)
+/* Category labels: each split at ", " into stacked lines (a group label is
+ * "axis value, axis value, …"), slanted only when a line is still wider than
+ * its band. */
+#define CAT_FONT (FONT - 1.0)
+#define CAT_LINES 6
+#define CAT_MAX_WIDTH 1600.0
+
+struct cat_metrics {
+    int lines;            /* the most lines of a label */
+    double widest_line;   /* estimated width of the widest line */
+    double widest;        /* of the widest whole label */
+};
+
+/* Line k of a label ("" past its last line), into out. */
+static int cat_line(char *out, size_t n, const char *label, int k)
 {
-    double band = (fr->W - fr->left - fr->right) / (double)(n ? n : 1), widest = 0;
-    for (size_t i = 0; i < n; i++)
-        widest = fmax(widest, text_width(cats[i], FONT - 1.0));
-    bool slant = widest + 6.0 > band;
-    if (measure)
-        return slant ? widest * 0.5 + 4.0 : 0.0;
-    double b = fr->H - fr->bottom;
-    fprintf(out, "<g class=\"categories\" font-size=\"%.0f\" text-anchor=\"%s\">", FONT - 1.0,
+    const char *p = label ? label : "";
+    for (int i = 0; i < k; i++) {
+        const char *q = strstr(p, ", ");
+        if (!q) {
+            out[0] = '\0';
+            return 0;
+        }
+        p = q + 2;
+    }
+    const char *q = k + 1 < CAT_LINES ? strstr(p, ", ") : NULL;
+    snprintf(out, n, "%.*s", (int)(q ? (size_t)(q - p) : strlen(p)), p);
+    return 1;
+}
+
+static struct cat_metrics cat_measure(const char *const *cats, size_t n)
+{
+    struct cat_metrics cm = { 1, 0, 0 };
+    char line[512];
+    for (size_t i = 0; i < n; i++) {
+        cm.widest = fmax(cm.widest, text_width(cats[i], CAT_FONT));
+        for (int k = 0; k < CAT_LINES && cat_line(line, sizeof line, cats[i], k); k++) {
+            cm.lines = k + 1 > cm.lines ? k + 1 : cm.lines;
+            cm.widest_line = fmax(cm.widest_line, text_width(line, CAT_FONT));
+        }
+    }
+    return cm;
+}
+
+/* The width a chart of n categories wants: each band fits its widest line. */
+static double cat_min_width(const struct cat_metrics *cm, size_t n, double band_min)
+{
+    double w = 64.0 + 16.0 + (double)n * fmax(band_min, cm->widest_line + 10.0);
+    return w < CAT_MAX_WIDTH ? w : CAT_MAX_WIDTH;
+}
+
+static bool cat_slanted(const struct frame *fr, const struct cat_metrics *cm, size_t n)
+{
+    double band = (fr->W - fr->left - fr->right) / (double)(n ? n : 1);
+    return cm->widest_line + 6.0 > band;
+}
+
+/* Slanted labels reach left of their tick: widen the left margin for the first. */
+static void cat_fix_left(struct frame *fr, const struct cat_metrics *cm, size_t n)
+{
+    if (!cat_slanted(fr, cm, n))
+        return;
+    double band = (fr->W - fr->left - fr->right) / (double)(n ? n : 1);
+    double need = fmin(cm->widest, 260.0) * 0.87 - band / 2.0 + 8.0;
+    if (need > fr->left)
+        fr->left = need;
+}
+
+/* The extra bottom margin the labels need. */
+static double cat_extra_bottom(const struct frame *fr, const struct cat_metrics *cm, size_t n)
+{
+    return cat_slanted(fr, cm, n) ? cm->widest * 0.5 + 4.0 : (cm->lines - 1) * (CAT_FONT + 2.0);
+}
+
+static void category_labels(FILE *out, const struct frame *fr, const char *const *cats, size_t n,
+                            const struct cat_metrics *cm)
+{
+    double band = (fr->W - fr->left - fr->right) / (double)(n ? n : 1), b = fr->H - fr->bottom;
+    bool slant = cat_slanted(fr, cm, n);
+    fprintf(out, "<g class=\"categories\" font-size=\"%.0f\" text-anchor=\"%s\">", CAT_FONT,
             slant ? "end" : "middle");
+    char line[512];
     for (size_t i = 0; i < n; i++) {
         double cx = r1(fr->left + band * ((double)i + 0.5)), y = r1(b + 16.0);
         fprintf(out, "<path d=\"M%.1f,%.1f V%.1f\" stroke=\"#000\"/>", cx, r1(b), r1(b + 4.0));
-        if (slant)
+        if (slant) {
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" transform=\"rotate(-30 %.1f %.1f)\">", cx,
                     y, cx, y);
-        else
+            esc(out, cats[i]);
+        } else {
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", cx, y);
-        esc(out, cats[i]);
+            for (int k = 0; k < CAT_LINES && cat_line(line, sizeof line, cats[i], k); k++) {
+                fprintf(out, "<tspan x=\"%.1f\" dy=\"%.0f\">", cx, k ? CAT_FONT + 2.0 : 0.0);
+                esc(out, line);
+                fprintf(out, "</tspan>");
+            }
+        }
         fprintf(out, "</text>");
     }
     fprintf(out, "</g>\n");
-    return 0.0;
 }
 
 /* ------------------------------------------------------------------ marks */
@@ -454,7 +527,8 @@ void kb_svg_bar_chart(FILE *out, const struct kb_svg_bars *c)
 {
     struct frame fr;
     size_t nc = c->n_categories, ns = c->n_series ? c->n_series : 1;
-    frame_init(&fr, &c->f, 64.0 + 16.0 + (double)nc * ((double)ns * 12.0 + 14.0));
+    struct cat_metrics cm = cat_measure(c->categories, nc);
+    frame_init(&fr, &c->f, cat_min_width(&cm, nc, (double)ns * 12.0 + 14.0));
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < nc * c->n_series; i++) {
         double v = c->values[i], e = c->errors && isfinite(c->errors[i]) ? c->errors[i] : 0;
@@ -466,7 +540,8 @@ void kb_svg_bar_chart(FILE *out, const struct kb_svg_bars *c)
     y_range(&fr, lo, hi);
     for (size_t s = 0; s < c->n_series; s++)
         add_item(&fr, c->series[s], SW_BAR, (unsigned)s);
-    frame_place(&fr, category_labels(NULL, &fr, c->categories, nc, true));
+    cat_fix_left(&fr, &cm, nc);
+    frame_place(&fr, cat_extra_bottom(&fr, &cm, nc));
 
     frame_open(out, &fr);
     pattern_defs(out, &fr, c->n_series);
@@ -498,7 +573,7 @@ void kb_svg_bar_chart(FILE *out, const struct kb_svg_bars *c)
     fprintf(out, "</g>\n");
     ref_line(out, &fr);
     x_axis_line(out, &fr);
-    category_labels(out, &fr, c->categories, nc, false);
+    category_labels(out, &fr, c->categories, nc, &cm);
     fprintf(out, "</svg>\n");
 }
 
@@ -571,7 +646,8 @@ void kb_svg_strip_chart(FILE *out, const struct kb_svg_strip *c)
 {
     struct frame fr;
     size_t nc = c->n_categories;
-    frame_init(&fr, &c->f, 64.0 + 16.0 + (double)nc * 40.0);
+    struct cat_metrics cm = cat_measure(c->categories, nc);
+    frame_init(&fr, &c->f, cat_min_width(&cm, nc, 40.0));
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < nc; i++) {
         for (size_t j = 0; j < c->n_values[i]; j++)
@@ -589,7 +665,8 @@ void kb_svg_strip_chart(FILE *out, const struct kb_svg_strip *c)
     add_item(&fr, "box: quartiles, median, range", SW_BOX, 0);
     if (c->marker)
         add_item(&fr, c->marker_label, SW_MARKER, 0);
-    frame_place(&fr, category_labels(NULL, &fr, c->categories, nc, true));
+    cat_fix_left(&fr, &cm, nc);
+    frame_place(&fr, cat_extra_bottom(&fr, &cm, nc));
 
     frame_open(out, &fr);
     draw_legend(out, &fr);
@@ -614,7 +691,7 @@ void kb_svg_strip_chart(FILE *out, const struct kb_svg_strip *c)
     }
     fprintf(out, "</g>\n");
     x_axis_line(out, &fr);
-    category_labels(out, &fr, c->categories, nc, false);
+    category_labels(out, &fr, c->categories, nc, &cm);
     fprintf(out, "</svg>\n");
 }
 

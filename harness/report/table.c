@@ -286,9 +286,9 @@ static void compare_table(const struct kb_report *m, struct kb_tables *ts, const
     size_t nl = n_label_cols(l), nc = nl + 3 + m->n_runs + 1;
     struct kb_table *t = table_new(ts, "compare", "Runs compared",
         "One row per axis tuple, condition, metric and variant; a value per run (mean ± std over "
-        "seeds). Bold: differs from the first run by more than the noise (|Δmean| > "
-        "sqrt(std₁² + std₂²) with two seeds or more in both, else non-overlapping 95% Wilson "
-        "intervals); ?: cannot be judged (one seed, no interval); –: absent.", nc);
+        "seeds). Bold: differs from the first run by more than the noise: |Δmean| > "
+        "sqrt(std1² + std2²) with two seeds or more in both runs, else non-overlapping 95% "
+        "Wilson intervals; ?: cannot be judged (one seed, no interval); –: absent.", nc);
     label_heads(m, t, l, 0);
     head(t, nl, "condition", false);
     head(t, nl + 1, "metric", false);

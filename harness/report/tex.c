@@ -37,7 +37,20 @@ static void tex_text(FILE *f, const char *s)
     }
 }
 
-static void tex_cell(FILE *f, const struct kb_tcell *c)
+/* A provenance value: hashes and lists are long words; let them break. */
+static void tex_breakable(FILE *f, const char *s)
+{
+    size_t word = 0;
+    for (const char *p = s; *p; p++) {
+        char one[2] = { *p, '\0' };
+        tex_text(f, one);
+        word = *p == ' ' ? 0 : word + 1;
+        if (word % 16 == 0 && word && p[1] && p[1] != ' ')
+            fputs("\\allowbreak{}", f);
+    }
+}
+
+static void tex_cell(FILE *f, const struct kb_tcell *c, bool means_only)
 {
     if (c->kind == KB_TCELL_TEXT) {
         tex_text(f, c->text);
@@ -47,7 +60,10 @@ static void tex_cell(FILE *f, const struct kb_tcell *c)
     if (c->stat.n == 0) {
         fputs("--", f);
     } else {
-        kb_report_stat_text(v, sizeof v, &c->stat, c->fraction, " \\pm ");
+        struct kb_report_stat s = c->stat;
+        if (means_only)
+            s.n = 1;   /* the mean alone: a wide table must fit the page */
+        kb_report_stat_text(v, sizeof v, &s, c->fraction, " \\pm ");
         fprintf(f, c->bold ? "$\\mathbf{%s}$" : "$%s$", v);
     }
     if (*c->text) {
@@ -57,12 +73,20 @@ static void tex_cell(FILE *f, const struct kb_tcell *c)
     }
 }
 
+/* Tables wider than this many columns are set smaller, with means only. */
+#define TEX_WIDE_COLS 9
+
 static void tex_table(FILE *f, const struct kb_table *t)
 {
-    fputs("\n\\begin{table}[htbp]\n\\centering\n\\small\n\\caption{", f);
+    bool wide = t->n_cols > TEX_WIDE_COLS;
+    fprintf(f, "\n\\begin{table}[htbp]\n\\centering\n\\keybench%sfont\n"
+               "\\setlength{\\tabcolsep}{\\keybench%stabcolsep}\n\\caption{",
+            wide ? "wide" : "table", wide ? "wide" : "table");
     tex_text(f, t->title);
     fputs(". ", f);
     tex_text(f, t->caption);
+    if (wide)
+        fputs(" Means only (the standard deviations are in report.md and summary.csv).", f);
     fprintf(f, "}\n\\label{tab:keybench-%s}\n\\begin{tabular}{", t->id);
     if (t->provenance)
         fputs("@{}lp{0.65\\linewidth}@{}", f);
@@ -80,7 +104,11 @@ static void tex_table(FILE *f, const struct kb_table *t)
     for (size_t r = 0; r < t->n_rows; r++) {
         for (size_t c = 0; c < t->n_cols; c++) {
             fputs(c ? " & " : "", f);
-            tex_cell(f, &t->cells[r * t->n_cols + c]);
+            const struct kb_tcell *cell = &t->cells[r * t->n_cols + c];
+            if (t->provenance && c == 1)
+                tex_breakable(f, cell->text);
+            else
+                tex_cell(f, cell, wide);
         }
         fputs(" \\\\\n", f);
     }
@@ -96,7 +124,12 @@ int kb_report_write_tex(const struct kb_report *m, const char *out_dir, struct k
     FILE *f = kb_report_open(&buf, &len);
     fputs("% keybench report (docs/reports.md): booktabs tables, one table environment each.\n"
           "% Use: \\usepackage{booktabs} in the preamble, then \\input{report}.\n"
-          "% Accuracies in percent, mean $\\pm$ sample std over seeds.\n", f);
+          "% Accuracies in percent, mean $\\pm$ sample std over seeds.\n"
+          "% Redefine these before \\input to change the tables' size:\n"
+          "\\providecommand{\\keybenchtablefont}{\\footnotesize}\n"
+          "\\providecommand{\\keybenchtabletabcolsep}{4pt}\n"
+          "\\providecommand{\\keybenchwidefont}{\\scriptsize}\n"
+          "\\providecommand{\\keybenchwidetabcolsep}{2.5pt}\n", f);
     for (size_t i = 0; i < ts.n; i++)
         tex_table(f, &ts.v[i]);
     kb_tables_free(&ts);

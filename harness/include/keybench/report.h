@@ -225,6 +225,14 @@ KB_API int kb_report_save(const char *out_dir, const char *name, const char *dat
 KB_API int kb_report_write(const char *out_dir, const char *const *run_dirs, size_t n_runs,
                            const char *formats, struct kb_error *err) KB_WUR;
 
+/* Whether every name of a format list ("csv,md"; NULL or "all") is known;
+ * else -1 with one line naming it and the known ones. */
+KB_API int kb_report_check_formats(const char *formats, struct kb_error *err) KB_WUR;
+
+/* The same for a model already loaded. */
+KB_API int kb_report_write_model(const struct kb_report *m, const char *out_dir,
+                                 const char *formats, struct kb_error *err) KB_WUR;
+
 #ifdef __cplusplus
 }
 #endif
