@@ -138,7 +138,7 @@ struct pgd_ctx {
     struct kb_rng start_rng, key_rng;
     void **keys;                     /* gradient keys (attack-owned), nkeys of them */
     bool through_true_key;           /* whitebox_plain: the gradient key is the true key */
-    size_t nkeys, px;
+    size_t nkeys, px, n;             /* keys; values per image; images attacked */
     uint32_t classes;
     float *x0, *x, *xt, *dxt, *dk, *g;
     int32_t *y;
@@ -250,8 +250,6 @@ static int pgd_batch(struct pgd_ctx *c, size_t s, size_t b, size_t *ok_clean, si
             v += eps * (float)(2.0 * kb_rng_double(&c->start_rng) - 1.0);
         c->x[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
-    char what[64];
-    snprintf(what, sizeof what, "pgd: %s", c->def->name);
     for (int64_t t = 0; t < cfg->steps; t++) {
         if (c->def == &pgd_settings[S_EOT] && (cfg->eot_resample || c->nkeys == 0) &&
             draw_keys(c, cfg->eot_keys, err) < 0)
@@ -264,6 +262,8 @@ static int pgd_batch(struct pgd_ctx *c, size_t s, size_t b, size_t *ok_clean, si
             v = v < lo ? lo : v > hi ? hi : v;
             c->x[i] = v < 0 ? 0 : v > 1 ? 1 : v;
         }
+        kb_attack_progress(c->a, c->def->name, (double)s * (double)cfg->steps +
+                           (double)b * (double)(t + 1), (double)c->n * (double)cfg->steps);
     }
     return score(c, c->x, b, ok_adv, err);
 }
@@ -275,13 +275,13 @@ static int pgd_setting_run(struct pgd_ctx *c, size_t n, double *robust, double *
     kb_rng_init_seed(&c->start_rng, c->cfg->stream, "pgd/start");
     kb_rng_init_seed(&c->key_rng, c->cfg->stream, "pgd/keys");
     int rc = 0;
+    c->n = n;
     c->through_true_key = c->def == &pgd_settings[S_WHITEBOX_PLAIN];
     if (c->def == &pgd_settings[S_SURROGATE])
         rc = draw_keys(c, 1, err);
     for (size_t s = 0; rc == 0 && s < n; s += c->cfg->batch) {
         size_t b = n - s < c->cfg->batch ? n - s : c->cfg->batch;
         rc = pgd_batch(c, s, b, &ok_clean, &ok_adv, err);
-        kb_attack_progress(c->a, c->def->name, (double)(s + b), (double)n);
     }
     free_keys(c);
     kb_rng_wipe(&c->start_rng);
