@@ -147,7 +147,7 @@ static void group_label(char *out, size_t n, const struct kb_report *m, size_t g
 
 static void figure_open(FILE *f, const char *id)
 {
-    fprintf(f, "<figure id=\"%s\">\n", id);
+    fprintf(f, "<figure id=\"fig-%s\">\n", id);
 }
 
 static void figure_close(FILE *f, const char *caption)
@@ -163,45 +163,109 @@ static bool headline_has_values(const struct kb_report_headline *h)
     return h->unprotected.n || h->correct_key.n || h->plain.n || h->wrong_key.n;
 }
 
-/* Grouped bars: one category per headline row of run r with a value, one bar
- * per condition. */
-static void accuracy_bars(FILE *f, const struct kb_report *m, size_t r)
+/* One bar or strip chart: headline rows of one run and, when a run has more
+ * than FACET_ROWS rows over two or more axes, of one value of its first
+ * varying axis (a label's first ", " segment; the categories are the rest). */
+#define FACET_ROWS 8
+
+struct panel {
+    size_t run;
+    const char *facet;     /* the first axis's value text, NULL: not faceted */
+    size_t facet_len;
+    size_t *rows;          /* headline indices */
+    size_t n;
+    char id[32];           /* "1", "1-2": run and facet numbers */
+};
+
+static const char *panel_category(const struct panel *p, const struct kb_report *m, size_t row)
+{
+    const char *label = m->groups[m->headline[row].group].label;
+    return p->facet ? label + p->facet_len + 2 : label;
+}
+
+static void panel_title(char *out, size_t n, const struct panel *p, const struct kb_report *m,
+                        const char *what)
+{
+    snprintf(out, n, "%s%s%s%s%.*s", what, m->n_runs > 1 || p->facet ? ": " : "",
+             m->n_runs > 1 ? m->runs[p->run].name : "", m->n_runs > 1 && p->facet ? ", " : "",
+             (int)(p->facet ? p->facet_len : 0), p->facet ? p->facet : "");
+}
+
+/* The panels of every run, in headline order. */
+static size_t panels_build(struct panel **out, const struct kb_report *m)
+{
+    struct panel *v = calloc(m->n_headline + m->n_runs + 1, sizeof *v);
+    size_t np = 0;
+    for (size_t r = 0; v && r < m->n_runs; r++) {
+        size_t n = 0;
+        bool split = true;
+        for (size_t i = 0; i < m->n_headline; i++)
+            if (m->groups[m->headline[i].group].run == r && headline_has_values(&m->headline[i])) {
+                n++;
+                split = split && strstr(m->groups[m->headline[i].group].label, ", ");
+            }
+        split = split && n > FACET_ROWS;
+        size_t first = np;
+        for (size_t i = 0; i < m->n_headline; i++) {
+            const char *label = m->groups[m->headline[i].group].label;
+            if (m->groups[m->headline[i].group].run != r || !headline_has_values(&m->headline[i]))
+                continue;
+            size_t flen = split ? (size_t)(strstr(label, ", ") - label) : 0, k = first;
+            while (k < np && split && (v[k].facet_len != flen || strncmp(v[k].facet, label, flen)))
+                k++;
+            if (k == np || (!split && np == first)) {
+                k = np++;
+                v[k] = (struct panel){ r, split ? label : NULL, flen,
+                                       calloc(m->n_headline, sizeof(size_t)), 0, "" };
+                if (!v[k].rows)
+                    break;
+                if (split)
+                    snprintf(v[k].id, sizeof v[k].id, "%zu-%zu", r + 1, k - first + 1);
+                else
+                    snprintf(v[k].id, sizeof v[k].id, "%zu", r + 1);
+            }
+            if (!split)
+                k = first;
+            v[k].rows[v[k].n++] = i;
+        }
+    }
+    *out = v;
+    return np;
+}
+
+static void panels_free(struct panel *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].rows);
+    free(v);
+}
+
+/* Grouped bars: one category per headline row of the panel, one bar per condition. */
+static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel *p)
 {
     static const char *const series[] = { "unprotected", "correct key", "plain images",
                                           "wrong key (mean over keys)" };
-    size_t nh = 0;
     bool unprot = false;
-    for (size_t i = 0; i < m->n_headline; i++)
-        if (headline_has_values(&m->headline[i]) && m->groups[m->headline[i].group].run == r) {
-            nh++;
-            unprot |= m->headline[i].unprotected.n > 0;
-        }
-    if (nh == 0)
-        return;
-    size_t ns = unprot ? 4 : 3, off = unprot ? 0 : 1, k = 0;
-    const char **cats = calloc(nh, sizeof *cats);
-    char (*labels)[256] = calloc(nh, sizeof *labels);
-    double *v = calloc(nh * ns, sizeof *v), *e = calloc(nh * ns, sizeof *e);
-    if (!cats || !labels || !v || !e)
+    for (size_t k = 0; k < p->n; k++)
+        unprot |= m->headline[p->rows[k]].unprotected.n > 0;
+    size_t ns = unprot ? 4 : 3, off = unprot ? 0 : 1, nh = p->n;
+    const char **cats = calloc(nh + 1, sizeof *cats);
+    double *v = calloc(nh * ns + 1, sizeof *v), *e = calloc(nh * ns + 1, sizeof *e);
+    if (!cats || !v || !e)
         goto out;
-    for (size_t i = 0; i < m->n_headline; i++) {
-        const struct kb_report_headline *h = &m->headline[i];
-        if (m->groups[h->group].run != r || !headline_has_values(h))
-            continue;
-        snprintf(labels[k], sizeof labels[k], "%s", m->groups[h->group].label);
-        cats[k] = labels[k];
+    for (size_t k = 0; k < nh; k++) {
+        const struct kb_report_headline *h = &m->headline[p->rows[k]];
+        cats[k] = panel_category(p, m, p->rows[k]);
         const struct kb_report_stat *st[4] = { &h->unprotected, &h->correct_key, &h->plain,
                                                &h->wrong_key };
         for (size_t s = 0; s < ns; s++) {
             v[k * ns + s] = st[s + off]->n ? pct(st[s + off]->mean) : NAN;
             e[k * ns + s] = st[s + off]->n > 1 ? pct(st[s + off]->std) : NAN;
         }
-        k++;
     }
-    char id[32], title[600];
-    snprintf(id, sizeof id, "acc-%zu", r + 1);
-    snprintf(title, sizeof title, "Test accuracy by transform and condition%s%s",
-             m->n_runs > 1 ? ": " : "", m->n_runs > 1 ? m->runs[r].name : "");
+    char id[48], title[600];
+    snprintf(id, sizeof id, "acc-%s", p->id);
+    panel_title(title, sizeof title, p, m, "Test accuracy by transform and condition");
     struct kb_svg_bars c = {
         .f = { .id = id, .title = title, .x_label = "transform (varying axes)",
                .y_label = "test accuracy (%)", .y_min = 0, .y_max = 100, .ref_y = chance(m),
@@ -217,51 +281,53 @@ static void accuracy_bars(FILE *f, const struct kb_report *m, size_t r)
                     "keys; unprotected is the same backbone fine-tuned on plain images. The "
                     "dashed line is chance (one over the number of classes).");
 out:
-    free(cats), free(labels), free(v), free(e);
+    free(cats), free(v), free(e);
 }
 
-/* One column per keyed headline group of run r: the accuracy of every wrong key. */
-static void wrong_key_strips(FILE *f, const struct kb_report *m, size_t r)
+/* The wrong-key series of a group (every key of every seed), or NULL. */
+static const struct kb_report_series *wrong_key_series(const struct kb_report *m, size_t g)
 {
-    size_t n = 0;
-    const char **cats = calloc(m->n_headline + 1, sizeof *cats);
-    const double **vals = calloc(m->n_headline + 1, sizeof *vals);
-    size_t *nv = calloc(m->n_headline + 1, sizeof *nv);
-    double *mark = calloc(m->n_headline + 1, sizeof *mark), *buf = NULL;
-    size_t total = 0;
-    for (size_t i = 0; i < m->n_series; i++)
-        if (m->series[i].kind == KB_REPORT_SERIES_WRONG_KEY)
-            total += m->series[i].n;
-    buf = calloc(total + 1, sizeof *buf);
-    if (!cats || !vals || !nv || !mark || !buf)
-        goto out;
-    size_t used = 0;
-    for (size_t i = 0; i < m->n_headline; i++) {
-        size_t g = m->headline[i].group;
-        if (m->groups[g].run != r)
-            continue;
-        for (size_t s = 0; s < m->n_series; s++) {
-            const struct kb_report_series *se = &m->series[s];
-            if (se->kind != KB_REPORT_SERIES_WRONG_KEY || se->group != g ||
-                strcmp(se->name, "wrong_key") || *se->variant || se->n == 0)
-                continue;
-            for (size_t j = 0; j < se->n; j++)
-                buf[used + j] = pct(se->y[j]);
-            cats[n] = m->groups[g].label;
-            vals[n] = buf + used;
-            nv[n] = se->n;
-            mark[n] = m->headline[i].correct_key.n ? pct(m->headline[i].correct_key.mean) : NAN;
-            used += se->n;
-            n++;
-            break;
-        }
+    for (size_t s = 0; s < m->n_series; s++) {
+        const struct kb_report_series *se = &m->series[s];
+        if (se->kind == KB_REPORT_SERIES_WRONG_KEY && se->group == g &&
+            !strcmp(se->name, "wrong_key") && !*se->variant && se->n > 0)
+            return se;
     }
-    if (n == 0)
+    return NULL;
+}
+
+/* One column per keyed headline row of the panel: the accuracy of every wrong key. */
+static void wrong_key_strips(FILE *f, const struct kb_report *m, const struct panel *p)
+{
+    size_t n = 0, total = 0;
+    for (size_t k = 0; k < p->n; k++) {
+        const struct kb_report_series *se = wrong_key_series(m, m->headline[p->rows[k]].group);
+        total += se ? se->n : 0;
+    }
+    const char **cats = calloc(p->n + 1, sizeof *cats);
+    const double **vals = calloc(p->n + 1, sizeof *vals);
+    size_t *nv = calloc(p->n + 1, sizeof *nv);
+    double *mark = calloc(p->n + 1, sizeof *mark), *buf = calloc(total + 1, sizeof *buf);
+    if (!cats || !vals || !nv || !mark || !buf || total == 0)
         goto out;
-    char id[32], title[600];
-    snprintf(id, sizeof id, "wk-%zu", r + 1);
-    snprintf(title, sizeof title, "Accuracy with wrong keys%s%s", m->n_runs > 1 ? ": " : "",
-             m->n_runs > 1 ? m->runs[r].name : "");
+    double *y = buf;
+    for (size_t k = 0; k < p->n; k++) {
+        const struct kb_report_headline *h = &m->headline[p->rows[k]];
+        const struct kb_report_series *se = wrong_key_series(m, h->group);
+        if (!se)
+            continue;
+        for (size_t j = 0; j < se->n; j++)
+            y[j] = pct(se->y[j]);
+        cats[n] = panel_category(p, m, p->rows[k]);
+        vals[n] = y;
+        nv[n] = se->n;
+        mark[n] = h->correct_key.n ? pct(h->correct_key.mean) : NAN;
+        y += se->n;
+        n++;
+    }
+    char id[48], title[600];
+    snprintf(id, sizeof id, "wk-%s", p->id);
+    panel_title(title, sizeof title, p, m, "Accuracy with wrong keys");
     struct kb_svg_strip c = {
         .f = { .id = id, .title = title, .x_label = "transform (varying axes)",
                .y_label = "test accuracy (%)", .y_min = 0, .y_max = 100, .ref_y = chance(m),
@@ -400,10 +466,17 @@ static void line_multiples(FILE *f, const struct kb_report *m, const struct line
 static void charts(FILE *f, const struct kb_report *m)
 {
     fputs("<section id=\"charts\"><h2>Charts</h2>\n", f);
-    for (size_t r = 0; r < m->n_runs; r++)
-        accuracy_bars(f, m, r);
-    for (size_t r = 0; r < m->n_runs; r++)
-        wrong_key_strips(f, m, r);
+    struct panel *p;
+    size_t np = panels_build(&p, m);
+    if (np > 0)
+        fputs("<h3>Accuracy by condition</h3>\n", f);
+    for (size_t i = 0; i < np; i++)
+        accuracy_bars(f, m, &p[i]);
+    if (np > 0)
+        fputs("<h3>Wrong keys</h3>\n", f);
+    for (size_t i = 0; i < np; i++)
+        wrong_key_strips(f, m, &p[i]);
+    panels_free(p, np);
     for (size_t i = 0; i < sizeof line_kinds / sizeof *line_kinds; i++)
         line_multiples(f, m, &line_kinds[i]);
     fputs("</section>\n", f);
