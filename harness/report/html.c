@@ -150,11 +150,15 @@ static void figure_open(FILE *f, const char *id)
     fprintf(f, "<figure id=\"fig-%s\">\n", id);
 }
 
+/* caption NULL: none (small multiples share one after the last). */
 static void figure_close(FILE *f, const char *caption)
 {
-    fputs("<figcaption>", f);
-    esc(f, caption);
-    fputs("</figcaption></figure>\n", f);
+    if (caption) {
+        fputs("<figcaption>", f);
+        esc(f, caption);
+        fputs("</figcaption>", f);
+    }
+    fputs("</figure>\n", f);
 }
 
 /* Whether a headline row has a bar to draw (pending cells have none). */
@@ -241,7 +245,7 @@ static void panels_free(struct panel *v, size_t n)
 }
 
 /* Grouped bars: one category per headline row of the panel, one bar per condition. */
-static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel *p)
+static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel *p, bool last)
 {
     static const char *const series[] = { "unprotected", "correct key", "plain images",
                                           "wrong key (mean over keys)" };
@@ -275,7 +279,7 @@ static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel
     };
     figure_open(f, id);
     kb_svg_bar_chart(f, &c);
-    figure_close(f, "Bars: mean test accuracy over seeds; error bars: ± one standard deviation "
+    figure_close(f, !last ? NULL : "Bars: mean test accuracy over seeds; error bars: ± one standard deviation "
                     "over seeds (over every key and seed for the wrong key). A protected model "
                     "should be high with the correct key and low on plain images and with wrong "
                     "keys; unprotected is the same backbone fine-tuned on plain images. The "
@@ -297,7 +301,7 @@ static const struct kb_report_series *wrong_key_series(const struct kb_report *m
 }
 
 /* One column per keyed headline row of the panel: the accuracy of every wrong key. */
-static void wrong_key_strips(FILE *f, const struct kb_report *m, const struct panel *p)
+static void wrong_key_strips(FILE *f, const struct kb_report *m, const struct panel *p, bool last)
 {
     size_t n = 0, total = 0;
     for (size_t k = 0; k < p->n; k++) {
@@ -338,7 +342,7 @@ static void wrong_key_strips(FILE *f, const struct kb_report *m, const struct pa
     };
     figure_open(f, id);
     kb_svg_strip_chart(f, &c);
-    figure_close(f, "Each point is the test accuracy of the protected model with one random "
+    figure_close(f, !last ? NULL : "Each point is the test accuracy of the protected model with one random "
                     "wrong key (all seeds pooled); the box spans the quartiles with the median "
                     "as a thick line, the whiskers the range. The diamond is the correct key. "
                     "Points near chance mean a wrong key gives nothing away; a spread reaching "
@@ -471,11 +475,14 @@ static void charts(FILE *f, const struct kb_report *m)
     if (np > 0)
         fputs("<h3>Accuracy by condition</h3>\n", f);
     for (size_t i = 0; i < np; i++)
-        accuracy_bars(f, m, &p[i]);
-    if (np > 0)
+        accuracy_bars(f, m, &p[i], i + 1 == np);
+    bool wk = false;
+    for (size_t g = 0; g < m->n_groups && !wk; g++)
+        wk = wrong_key_series(m, g) != NULL;
+    if (np > 0 && wk)
         fputs("<h3>Wrong keys</h3>\n", f);
     for (size_t i = 0; i < np; i++)
-        wrong_key_strips(f, m, &p[i]);
+        wrong_key_strips(f, m, &p[i], i + 1 == np);
     panels_free(p, np);
     for (size_t i = 0; i < sizeof line_kinds / sizeof *line_kinds; i++)
         line_multiples(f, m, &line_kinds[i]);
