@@ -20,11 +20,14 @@ struct arena {
     size_t n, cap;
 };
 
-static void oom(void)
+void kb_report_oom(void)
 {
     fprintf(stderr, "keybench: out of memory building a report\n");
     abort();
 }
+
+#define oom kb_report_oom
+#define push kb_report_push
 
 static void *keep(struct arena *a, void *p)
 {
@@ -51,8 +54,7 @@ static const char *sdup(struct arena *a, const char *s)
     return keep(a, strdup(s ? s : ""));
 }
 
-/* Grow a vector *v of *n elements by one (zeroed); returns the new element. */
-static void *push(void *vp, size_t *n, size_t *cap, size_t size)
+void *kb_report_push(void *vp, size_t *n, size_t *cap, size_t size)
 {
     void **v = vp;
     if (*n == *cap) {
@@ -326,11 +328,9 @@ static void fill_axis_values(struct builder *b)
 /* "negpos, block_size=4": the varying non-seed axes (a `.name` axis by its value). */
 static const char *group_label(struct builder *b, const char **vals, const char *fallback)
 {
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    if (!f)
-        oom();
+    char *s;
+    size_t len;
+    FILE *f = kb_report_open(&s, &len);
     bool first = true;
     for (size_t k = 0; k < b->n_axes; k++) {
         if (!b->axes[k].varies || b->axes[k].is_seed)
@@ -354,11 +354,9 @@ static void build_groups(struct builder *b)
 {
     for (size_t i = 0; i < b->n_cells; i++) {
         struct kb_report_cell *c = &b->cells[i];
-        char *key = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&key, &len);
-        if (!f)
-            oom();
+        char *key;
+        size_t len;
+        FILE *f = kb_report_open(&key, &len);
         fprintf(f, "%zu", c->run);
         for (size_t k = 0; k < b->n_axes; k++)
             if (!b->axes[k].is_seed)
@@ -865,11 +863,9 @@ static void build_compare(struct builder *b)
         if (*ag->class_name)
             continue;
         const struct kb_report_group *g = &m->groups[ag->group];
-        char *key = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&key, &len);
-        if (!f)
-            oom();
+        char *key;
+        size_t len;
+        FILE *f = kb_report_open(&key, &len);
         for (size_t k = 0; k < m->n_axes; k++)
             fprintf(f, "%s\x1f", g->axis_values[k]);
         fprintf(f, "%s\x1f%s\x1f%s", ag->condition, ag->metric, ag->variant);
@@ -1036,11 +1032,9 @@ static void run_provenance(struct builder *b, size_t r)
     json_object_foreach(kv, k, list) {
         if (!json_array_size(list))
             continue;
-        char *s = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&s, &len);
-        if (!f)
-            oom();
+        char *s;
+        size_t len;
+        FILE *f = kb_report_open(&s, &len);
         json_t *v;
         json_array_foreach(list, i, v) fprintf(f, "%s%s", i ? ", " : "", json_string_value(v));
         fclose(f);

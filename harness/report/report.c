@@ -90,10 +90,8 @@ FILE *kb_report_open(char **buf, size_t *len)
     *buf = NULL;
     *len = 0;
     FILE *f = open_memstream(buf, len);
-    if (!f) {
-        fprintf(stderr, "keybench: out of memory writing a report\n");
-        abort();
-    }
+    if (!f)
+        kb_report_oom();
     return f;
 }
 

@@ -8,6 +8,13 @@
 
 #include <keybench/report.h>
 
+/* Out of memory while building a report: a message and abort() (a report has
+ * no partial result worth returning). */
+_Noreturn void kb_report_oom(void);
+/* Grow the vector *vec of *n elements (capacity *cap) by one zeroed element
+ * of `size` bytes and return it. */
+void *kb_report_push(void *vec, size_t *n, size_t *cap, size_t size);
+
 /* A string member of a JSON object, "" when absent or not a string. */
 const char *kb_report_str(const json_t *o, const char *k);
 /* Text of a scalar JSON value for a table cell ("" for null/absent). */

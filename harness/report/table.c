@@ -11,37 +11,23 @@
 static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fprintf(stderr, "keybench: out of memory building a report\n");
-        abort();
-    }
+    if (!p)
+        kb_report_oom();
     return p;
 }
 
 static char *xstrdup(const char *s)
 {
     char *p = strdup(s ? s : "");
-    if (!p) {
-        fprintf(stderr, "keybench: out of memory building a report\n");
-        abort();
-    }
+    if (!p)
+        kb_report_oom();
     return p;
 }
 
 static struct kb_table *table_new(struct kb_tables *ts, const char *id, const char *title,
                                   const char *caption, size_t n_cols)
 {
-    if (ts->n == ts->cap) {
-        ts->cap = ts->cap ? 2 * ts->cap : 8;
-        struct kb_table *v = realloc(ts->v, ts->cap * sizeof *v);
-        if (!v) {
-            fprintf(stderr, "keybench: out of memory building a report\n");
-            abort();
-        }
-        ts->v = v;
-    }
-    struct kb_table *t = &ts->v[ts->n++];
-    memset(t, 0, sizeof *t);
+    struct kb_table *t = kb_report_push(&ts->v, &ts->n, &ts->cap, sizeof *t);
     t->id = xstrdup(id);
     t->title = xstrdup(title);
     t->caption = xstrdup(caption);
@@ -56,10 +42,8 @@ static struct kb_tcell *row_new(struct kb_table *t)
     if (t->n_rows == t->cap_rows) {
         t->cap_rows = t->cap_rows ? 2 * t->cap_rows : 16;
         struct kb_tcell *c = realloc(t->cells, t->cap_rows * t->n_cols * sizeof *c);
-        if (!c) {
-            fprintf(stderr, "keybench: out of memory building a report\n");
-            abort();
-        }
+        if (!c)
+            kb_report_oom();
         t->cells = c;
     }
     struct kb_tcell *r = &t->cells[t->n_rows++ * t->n_cols];
