@@ -244,6 +244,15 @@ static void panels_free(struct panel *v, size_t n)
     free(v);
 }
 
+/* The frame of a chart of test accuracy by headline row: 0–100 %, with chance. */
+static struct kb_svg_frame accuracy_frame(const struct kb_report *m, const char *id,
+                                          const char *title)
+{
+    return (struct kb_svg_frame){ .id = id, .title = title, .x_label = "transform (varying axes)",
+                                  .y_label = "test accuracy (%)", .y_min = 0, .y_max = 100,
+                                  .ref_y = chance(m), .ref_label = "chance", .unit = "%" };
+}
+
 /* Grouped bars: one category per headline row of the panel, one bar per condition. */
 static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel *p, bool last)
 {
@@ -271,9 +280,7 @@ static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel
     snprintf(id, sizeof id, "acc-%s", p->id);
     panel_title(title, sizeof title, p, m, "Test accuracy by transform and condition");
     struct kb_svg_bars c = {
-        .f = { .id = id, .title = title, .x_label = "transform (varying axes)",
-               .y_label = "test accuracy (%)", .y_min = 0, .y_max = 100, .ref_y = chance(m),
-               .ref_label = "chance", .unit = "%" },
+        .f = accuracy_frame(m, id, title),
         .categories = cats, .n_categories = nh, .series = series + off, .n_series = ns,
         .values = v, .errors = e,
     };
@@ -333,9 +340,7 @@ static void wrong_key_strips(FILE *f, const struct kb_report *m, const struct pa
     snprintf(id, sizeof id, "wk-%s", p->id);
     panel_title(title, sizeof title, p, m, "Accuracy with wrong keys");
     struct kb_svg_strip c = {
-        .f = { .id = id, .title = title, .x_label = "transform (varying axes)",
-               .y_label = "test accuracy (%)", .y_min = 0, .y_max = 100, .ref_y = chance(m),
-               .ref_label = "chance", .unit = "%" },
+        .f = accuracy_frame(m, id, title),
         .categories = cats, .n_categories = n, .values = vals, .n_values = nv,
         .points_label = "one wrong key (every seed)", .marker = mark,
         .marker_label = "correct key (mean over seeds)",
