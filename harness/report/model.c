@@ -74,6 +74,8 @@ struct priv {
     struct arena a;
     json_t *records, *timings, *plans;
     json_t *cell_index;   /* "run\x1fid" -> cell index */
+    size_t *unprotected;  /* per group: kb_report_unprotected_group */
+    size_t *agg_first;    /* per group + 1: the group's aggregates are [agg_first[g], agg_first[g+1]) */
 };
 
 /* ------------------------------------------------------------------ JSON helpers */
@@ -149,6 +151,8 @@ struct builder {
     size_t n_groups, cap_groups;
     json_t *cell_index;   /* "run\x1fid" -> cell index */
     json_t *group_index;  /* "run\x1fvalues" -> group index */
+    const json_t **cell_axes; /* per cell: its axes object (plan cell, else first record) */
+    size_t cap_cell_axes;
 };
 
 static size_t axis_index(struct builder *b, const char *path)
@@ -264,6 +268,9 @@ static size_t cell_of(struct builder *b, size_t r, const char *id, const json_t 
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)json_object_get(src, "axes"), k, v) axis_index(b, k);
+    size_t n_axes_src = b->n_cells - 1;
+    *(const json_t **)push(&b->cell_axes, &n_axes_src, &b->cap_cell_axes, sizeof *b->cell_axes) =
+        json_object_get(src, "axes");
     json_object_set_new(b->cell_index, key, json_integer((json_int_t)(b->n_cells - 1)));
     return b->n_cells - 1;
 }
@@ -290,27 +297,11 @@ static void collect_cells(struct builder *b)
     }
 }
 
-/* The axes object of a cell: from the plan, else from its first record. */
-static const json_t *cell_axes(struct builder *b, const struct kb_report_cell *c)
-{
-    size_t i;
-    json_t *pc;
-    json_array_foreach(json_object_get(b->runs[c->run].plan, "cells"), i, pc)
-        if (!strcmp(kb_report_str(pc, "id"), c->id))
-            return json_object_get(pc, "axes");
-    json_t *rec;
-    json_array_foreach(b->pv->records, i, rec)
-        if ((size_t)json_integer_value(json_object_get(rec, "run_index")) == c->run &&
-            !strcmp(kb_report_str(rec, "cell"), c->id))
-            return json_object_get(rec, "axes");
-    return NULL;
-}
-
 static void fill_axis_values(struct builder *b)
 {
     for (size_t i = 0; i < b->n_cells; i++) {
         struct kb_report_cell *c = &b->cells[i];
-        const json_t *ax = cell_axes(b, c);
+        const json_t *ax = b->cell_axes[i];
         const char **vals = alloc0(&b->pv->a, b->n_axes, sizeof *vals);
         for (size_t k = 0; k < b->n_axes; k++) {
             char t[1024];
@@ -527,6 +518,13 @@ static void build_aggs(struct builder *b)
     qsort(out, n, sizeof *out, cmp_agg);
     b->m->aggs = out;
     b->m->n_aggs = n;
+    size_t *first = alloc0(a, b->m->n_groups + 1, sizeof *first);
+    for (size_t g = 0, k = 0; g <= b->m->n_groups; g++) {
+        while (k < n && out[k].group < g)
+            k++;
+        first[g] = k;
+    }
+    b->pv->agg_first = first;
 }
 
 const struct kb_report_agg *kb_report_find(const struct kb_report *m, size_t group,
@@ -546,37 +544,53 @@ static bool is_transform_axis(const char *path)
     return !strncmp(path, "transform.", 10) || !strcmp(path, "transform");
 }
 
-/* Whether groups x and y agree on every axis that is not the seed and, when
- * `skip_transform`, not a transform axis. */
-static bool same_axes(const struct kb_report *m, const struct kb_report_group *x,
-                      const struct kb_report_group *y, bool skip_transform)
+/* The key of a group without its seed and, when `skip_transform`, its transform axes. */
+static char *group_key(const struct kb_report *m, const struct kb_report_group *g,
+                       bool skip_transform)
 {
-    for (size_t k = 0; k < m->n_axes; k++) {
-        if (m->axes[k].is_seed || (skip_transform && is_transform_axis(m->axes[k].path)))
-            continue;
-        if (strcmp(x->axis_values[k], y->axis_values[k]))
-            return false;
-    }
-    return true;
+    char *key;
+    size_t len;
+    FILE *f = kb_report_open(&key, &len);
+    fprintf(f, "%zu", g->run);
+    for (size_t k = 0; k < m->n_axes; k++)
+        if (!m->axes[k].is_seed && !(skip_transform && is_transform_axis(m->axes[k].path)))
+            fprintf(f, "\x1f%s", g->axis_values[k]);
+    fclose(f);
+    return key;
 }
 
-/* The `none` group of the same run that shares every non-transform axis with
- * g: one that also shares the transform axes (e.g. the block size) if there is
- * one, else the only candidate; SIZE_MAX when none or ambiguous. */
+/* For every group, the `none` group of the same run that shares every
+ * non-transform axis: one that also shares the transform axes (e.g. the block
+ * size) if there is one, else the only candidate; SIZE_MAX when there is none
+ * or it is ambiguous. */
+static void find_unprotected(struct kb_report *m, struct priv *pv)
+{
+    json_t *exact = json_object(), *loose = json_object();   /* key -> none group, or -1: several */
+    for (size_t g = 0; g < m->n_groups; g++) {
+        if (strcmp(m->groups[g].transform, "none"))
+            continue;
+        char *ke = group_key(m, &m->groups[g], false), *kl = group_key(m, &m->groups[g], true);
+        json_object_set_new(exact, ke, json_integer((json_int_t)g));
+        json_object_set_new(loose, kl, json_integer(json_object_get(loose, kl) ? -1 : (json_int_t)g));
+        free(ke), free(kl);
+    }
+    pv->unprotected = keep(&pv->a, calloc(m->n_groups ? m->n_groups : 1, sizeof *pv->unprotected));
+    for (size_t g = 0; g < m->n_groups; g++) {
+        char *ke = group_key(m, &m->groups[g], false), *kl = group_key(m, &m->groups[g], true);
+        json_t *hit = json_object_get(exact, ke);
+        if (!hit)
+            hit = json_object_get(loose, kl);
+        json_int_t v = hit ? json_integer_value(hit) : -1;
+        pv->unprotected[g] = v < 0 ? SIZE_MAX : (size_t)v;
+        free(ke), free(kl);
+    }
+    json_decref(exact);
+    json_decref(loose);
+}
+
 size_t kb_report_unprotected_group(const struct kb_report *m, size_t g)
 {
-    const struct kb_report_group *x = &m->groups[g];
-    size_t found = SIZE_MAX, n = 0;
-    for (size_t j = 0; j < m->n_groups; j++) {
-        const struct kb_report_group *y = &m->groups[j];
-        if (y->run != x->run || strcmp(y->transform, "none") || !same_axes(m, x, y, true))
-            continue;
-        if (same_axes(m, x, y, false))
-            return j;
-        found = j;
-        n++;
-    }
-    return n == 1 ? found : SIZE_MAX;
+    return ((const struct priv *)m->priv_)->unprotected[g];
 }
 
 static struct kb_report_stat no_stat(void)
@@ -600,9 +614,10 @@ long long kb_report_variant_n(const char *variant, const char **instance_end)
 
 static void headline_attacks(const struct kb_report *m, size_t g, struct kb_report_headline *h)
 {
-    for (size_t i = 0; i < m->n_aggs; i++) {
+    const size_t *first = ((const struct priv *)m->priv_)->agg_first;
+    for (size_t i = first[g]; i < first[g + 1]; i++) {
         const struct kb_report_agg *a = &m->aggs[i];
-        if (a->group != g || *a->class_name || a->stat.n == 0)
+        if (*a->class_name || a->stat.n == 0)
             continue;
         if (!strcmp(a->condition, "attack:key_estimation") && !strncmp(a->metric, "accuracy_", 9) &&
             (h->key_estimation.n == 0 || a->stat.mean > h->key_estimation.mean)) {
@@ -670,18 +685,23 @@ struct series_set {
     struct builder *b;
     struct series_acc *v;
     size_t n, cap;
+    json_t *index;   /* "kind\x1fgroup\x1fcell\x1fname\x1fvariant" -> index into v */
 };
 
 static struct series_acc *series_get(struct series_set *s, enum kb_report_series_kind kind,
                                      size_t group, size_t cell, const char *name,
                                      const char *variant, bool over_seeds)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        struct series_acc *e = &s->v[i];
-        if (e->kind == kind && e->group == group && e->cell == cell && !strcmp(e->name, name) &&
-            !strcmp(e->variant, variant))
-            return e;
+    char *key;
+    if (asprintf(&key, "%d\x1f%zu\x1f%zu\x1f%s\x1f%s", (int)kind, group, cell, name, variant) < 0)
+        oom();
+    json_t *ix = json_object_get(s->index, key);
+    if (ix) {
+        free(key);
+        return &s->v[json_integer_value(ix)];
     }
+    json_object_set_new(s->index, key, json_integer((json_int_t)s->n));
+    free(key);
     struct series_acc *e = push(&s->v, &s->n, &s->cap, sizeof *e);
     e->kind = kind;
     e->group = group;
@@ -816,7 +836,7 @@ static int cmp_series(const void *pa, const void *pb)
 
 static void build_series(struct builder *b)
 {
-    struct series_set s = { .b = b };
+    struct series_set s = { .b = b, .index = json_object() };
     size_t i;
     json_t *rec;
     json_array_foreach(b->pv->records, i, rec) series_of_record(&s, rec);
@@ -826,6 +846,7 @@ static void build_series(struct builder *b)
         free(s.v[k].x.v), free(s.v[k].y.v);
     }
     free(s.v);
+    json_decref(s.index);
     qsort(out, s.n, sizeof *out, cmp_series);
     b->m->series = out;
     b->m->n_series = s.n;
@@ -905,21 +926,29 @@ static void build_compare(struct builder *b)
 
 /* ------------------------------------------------------------------ provenance */
 
-/* Distinct values in first-seen order, joined by ", ". */
-static void add_distinct(json_t *kv, const char *key, const char *value)
+/* Distinct values in first-seen order (later joined by ", "): kv maps a key
+ * to its list of values, seen holds "key\x1fvalue" for those already listed. */
+static void add_distinct(json_t *kv, json_t *seen, const char *key, const char *value)
 {
     if (!*value)
         return;
-    json_t *list = json_object_get(kv, key);
-    if (!list) {
-        list = json_array();
-        json_object_set_new(kv, key, list);
+    char *k;
+    if (asprintf(&k, "%s\x1f%s", key, value) < 0)
+        oom();
+    if (!json_object_get(seen, k)) {
+        json_object_set_new(seen, k, json_true());
+        json_t *list = json_object_get(kv, key);
+        if (!list) {
+            list = json_array();
+            json_object_set_new(kv, key, list);
+        }
+        json_array_append_new(list, json_string(value));
     }
-    size_t i;
-    json_t *v;
-    json_array_foreach(list, i, v) if (!strcmp(json_string_value(v), value)) return;
-    json_array_append_new(list, json_string(value));
+    free(k);
 }
+
+/* At most this many distinct values of one provenance key are listed. */
+#define PROV_LIST_MAX 12
 
 static int cmp_ll(const void *a, const void *b)
 {
@@ -935,12 +964,12 @@ static void run_provenance(struct builder *b, size_t r)
         { "blas_threads", "BLAS threads" }, { "engine_threads", "engine threads" },
     };
     struct kb_report_run *run = &b->runs[r];
-    json_t *kv = json_object();
+    json_t *kv = json_object(), *seen = json_object();
     /* keys in their display order: an object keeps insertion order */
     for (size_t f = 0; f < sizeof fields / sizeof *fields; f++)
         json_object_set_new(kv, fields[f][1], json_array());
     json_object_set_new(kv, "spec", json_array());
-    add_distinct(kv, "spec", run->spec);
+    add_distinct(kv, seen, "spec", run->spec);
     json_object_set_new(kv, "spec hash", json_array());
     json_object_set_new(kv, "seeds", json_array());
     json_object_set_new(kv, "key fingerprints", json_array());
@@ -954,10 +983,10 @@ static void run_provenance(struct builder *b, size_t r)
         char t[1024];
         for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
             kb_report_scalar_text(t, sizeof t, json_object_get(prov, fields[f][0]));
-            add_distinct(kv, fields[f][1], t);
+            add_distinct(kv, seen, fields[f][1], t);
         }
-        add_distinct(kv, "spec hash", kb_report_str(rec, "spec_hash"));
-        add_distinct(kv, "key fingerprints", kb_report_str(rec, "key_fingerprint"));
+        add_distinct(kv, seen, "spec hash", kb_report_str(rec, "spec_hash"));
+        add_distinct(kv, seen, "key fingerprints", kb_report_str(rec, "key_fingerprint"));
         const json_t *pl = json_object_get(rec, "plugins");
         const char *k;
         json_t *v;
@@ -968,7 +997,7 @@ static void run_provenance(struct builder *b, size_t r)
             if (!json_is_string(v) || !*hash)
                 continue;
             snprintf(key, sizeof key, "plugin %s %s", k, json_string_value(v));
-            add_distinct(kv, key, hash);
+            add_distinct(kv, seen, key, hash);
         }
     }
     /* seeds, numerically; cells and their state */
@@ -983,17 +1012,13 @@ static void run_provenance(struct builder *b, size_t r)
         run->n_cells++;
         run->n_done += !strcmp(cell->status, "done");
         run->n_failed += !strcmp(cell->status, "failed");
-        bool seen = false;
-        for (size_t j = 0; j < ns; j++)
-            seen |= seeds[j] == cell->seed;
-        if (!seen)
-            seeds[ns++] = cell->seed;
+        seeds[ns++] = cell->seed;
     }
-    qsort(seeds, ns, sizeof *seeds, cmp_ll);
+    qsort(seeds, ns, sizeof *seeds, cmp_ll);   /* numerically; add_distinct drops repeats */
     for (size_t j = 0; j < ns; j++) {
         char t[32];
         snprintf(t, sizeof t, "%lld", seeds[j]);
-        add_distinct(kv, "seeds", t);
+        add_distinct(kv, seen, "seeds", t);
     }
     free(seeds);
     /* wall time per stage, summed over the cells that journaled it */
@@ -1021,7 +1046,7 @@ static void run_provenance(struct builder *b, size_t r)
         long long cells = json_integer_value(json_array_get(acc, 1));
         snprintf(t, sizeof t, "%.1f s over %lld cell%s", json_real_value(json_array_get(acc, 0)),
                  cells, cells == 1 ? "" : "s");
-        add_distinct(kv, key, t);
+        add_distinct(kv, seen, key, t);
     }
     json_decref(stages);
     /* to the model */
@@ -1036,12 +1061,17 @@ static void run_provenance(struct builder *b, size_t r)
         size_t len;
         FILE *f = kb_report_open(&s, &len);
         json_t *v;
-        json_array_foreach(list, i, v) fprintf(f, "%s%s", i ? ", " : "", json_string_value(v));
+        /* a long list (a key fingerprint per cell) is cut: results.csv has every one */
+        json_array_foreach(list, i, v) if (i < PROV_LIST_MAX)
+            fprintf(f, "%s%s", i ? ", " : "", json_string_value(v));
+        if (json_array_size(list) > PROV_LIST_MAX)
+            fprintf(f, ", … (%zu in all)", json_array_size(list));
         fclose(f);
         out[n].key = sdup(&b->pv->a, k);
         out[n++].value = keep(&b->pv->a, s);
     }
     json_decref(kv);
+    json_decref(seen);
     run->prov = out;
     run->n_prov = n;
 }
@@ -1088,12 +1118,14 @@ int kb_report_load(struct kb_report **out, const char *const *run_dirs, size_t n
         m->groups = keep(&pv->a, b.groups ? (void *)b.groups : calloc(1, sizeof *b.groups));
         m->n_groups = b.n_groups;
         build_aggs(&b);
+        find_unprotected(m, pv);
         build_headline(&b);
         build_series(&b);
         build_compare(&b);
     } else {
         free(b.axes), free(b.cells), free(b.groups);
     }
+    free(b.cell_axes);
     pv->cell_index = b.cell_index;
     json_decref(b.group_index);
     if (rc < 0) {

@@ -12,7 +12,7 @@ static void tex_text(FILE *f, const char *s)
     static const char *const map[][2] = {
         { "±", "$\\pm$" }, { "–", "--" }, { "—", "---" }, { "Δ", "$\\Delta$" },
         { "²", "\\textsuperscript{2}" }, { "×", "$\\times$" }, { "≥", "$\\geq$" },
-        { "≤", "$\\leq$" },
+        { "≤", "$\\leq$" }, { "…", "\\ldots{}" },
     };
     while (*s) {
         size_t run = strcspn(s, "\xc2\xc3\xce\xe2");   /* lead bytes of the mapped characters */
@@ -37,16 +37,27 @@ static void tex_text(FILE *f, const char *s)
     }
 }
 
-/* A provenance value: hashes and lists are long words; let them break. */
+/* A provenance value: hashes and lists are long words; let them break after
+ * every 16 characters of a word (at a UTF-8 character boundary). */
 static void tex_breakable(FILE *f, const char *s)
 {
-    size_t word = 0;
-    for (const char *p = s; *p; p++) {
-        char one[2] = { *p, '\0' };
-        tex_text(f, one);
-        word = *p == ' ' ? 0 : word + 1;
-        if (word % 16 == 0 && word && p[1] && p[1] != ' ')
-            fputs("\\allowbreak{}", f);
+    char chunk[64];
+    size_t n = 0, word = 0;
+    for (const char *p = s;; p++) {
+        bool boundary = ((unsigned char)*p & 0xC0) != 0x80;
+        if (!*p || (boundary && (n >= sizeof chunk - 8 || (word >= 16 && *p != ' ' && *p != ',')))) {
+            chunk[n] = '\0';
+            tex_text(f, chunk);
+            if (!*p)
+                return;
+            if (word >= 16) {
+                fputs("\\allowbreak{}", f);
+                word = 0;
+            }
+            n = 0;
+        }
+        chunk[n++] = *p;
+        word = *p == ' ' ? 0 : word + boundary;
     }
 }
 
