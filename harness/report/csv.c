@@ -38,6 +38,16 @@ static void json_field(FILE *f, const json_t *v)
     field(f, t, false);
 }
 
+/* ",axis:PATH" per axis, each quoted as one field when it needs it. */
+static void axis_heads(FILE *f, const char **axes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char head[600];
+        snprintf(head, sizeof head, "axis:%s", axes[i]);
+        field(f, head, false);
+    }
+}
+
 static const char *const fixed_cols[] = {
     "run_dir", "cell", "cell_name", "dataset", "backbone", "transform", "seed", "key_fingerprint",
     "condition", "metric", "class", "variant", "value", "n", "ci_low", "ci_high", "std", "min", "max",
@@ -59,11 +69,7 @@ static int write_results(const struct kb_report *m, const char *out_dir, struct 
     FILE *f = kb_report_open(&buf, &len);
     for (size_t i = 0; i < COUNT(fixed_cols); i++)
         field(f, fixed_cols[i], i == 0);
-    for (size_t i = 0; i < m->n_axes; i++) {
-        fputc(',', f);
-        fputs("axis:", f);   /* "axis:" + a path: quoted as one field when needed */
-        kb_report_csv_field(f, axes[i]);
-    }
+    axis_heads(f, axes, m->n_axes);
     for (size_t i = 0; i < COUNT(prov_cols); i++)
         field(f, prov_cols[i], false);
     field(f, "spec_hash", false);
@@ -191,10 +197,7 @@ static int write_summary(const struct kb_report *m, const char *out_dir, struct 
     FILE *f = kb_report_open(&buf, &len);
     fputs("run_dir,cell,cell_name,transform,unprotected,correct_key,plain,wrong_key_mean,"
           "wrong_key_std,seed,key_fingerprint,status", f);
-    for (size_t k = 0; k < m->n_axes; k++) {
-        fputs(",axis:", f);
-        kb_report_csv_field(f, axes[k]);
-    }
+    axis_heads(f, axes, m->n_axes);
     size_t ci;
     json_t *col;
     json_array_foreach(cols, ci, col) field(f, json_string_value(col), false);
