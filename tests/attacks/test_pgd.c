@@ -9,7 +9,8 @@
  *    accuracy, and the white box does at least as well as the key-less ones;
  *  - the harness's differentiable transform (kb_attack_transform01/_vjp),
  *    probed from inside a run by a test-only attack: forward = the
- *    transform's own output, vjp = the adjoint of the forward;
+ *    transform's own output, vjp = the adjoint of the forward (the probe's
+ *    ops table is the one from before `check`: an older attack still loads);
  *  - bad settings refuse the plan with one line. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
