@@ -406,6 +406,25 @@ struct agg_acc {
     size_t n_images;
 };
 
+/* Whether s is a whole decimal number; its value in *v. */
+static bool is_number(const char *s, long *v)
+{
+    char *end;
+    *v = strtol(s, &end, 10);
+    return *s && !*end;
+}
+
+int kb_report_cmp_class(const char *a, const char *b)
+{
+    long x, y;
+    bool na = is_number(a, &x), nb = is_number(b, &y);
+    if (na != nb)
+        return na ? -1 : 1;   /* numbers first: a total order, whatever the mix */
+    if (na && x != y)
+        return x < y ? -1 : 1;
+    return strcmp(a, b);
+}
+
 static int cond_rank(const char *c)
 {
     static const char *const order[] = { "correct_key", "plain", "wrong_key", "protect" };
@@ -427,15 +446,7 @@ static int cmp_agg(const void *pa, const void *pb)
         c = strcmp(x->metric, y->metric);
     if (!c)
         c = strcmp(x->variant, y->variant);
-    if (!c) {
-        /* classes are numbers: 2 before 10 */
-        char *e1, *e2;
-        long a = strtol(x->class_name, &e1, 10), bb = strtol(y->class_name, &e2, 10);
-        if (*x->class_name && *y->class_name && !*e1 && !*e2 && a != bb)
-            return a < bb ? -1 : 1;
-        c = strcmp(x->class_name, y->class_name);
-    }
-    return c;
+    return c ? c : kb_report_cmp_class(x->class_name, y->class_name);
 }
 
 static bool is_wrong_key(const char *condition)
@@ -612,10 +623,18 @@ long long kb_report_variant_n(const char *variant, const char **instance_end)
     return p ? strtoll(p + 2, NULL, 10) : 0;
 }
 
+void kb_report_group_aggs(const struct kb_report *m, size_t g, size_t *first, size_t *end)
+{
+    const size_t *f = ((const struct priv *)m->priv_)->agg_first;
+    *first = f[g];
+    *end = f[g + 1];
+}
+
 static void headline_attacks(const struct kb_report *m, size_t g, struct kb_report_headline *h)
 {
-    const size_t *first = ((const struct priv *)m->priv_)->agg_first;
-    for (size_t i = first[g]; i < first[g + 1]; i++) {
+    size_t first, end;
+    kb_report_group_aggs(m, g, &first, &end);
+    for (size_t i = first; i < end; i++) {
         const struct kb_report_agg *a = &m->aggs[i];
         if (*a->class_name || a->stat.n == 0)
             continue;

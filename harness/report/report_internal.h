@@ -35,6 +35,11 @@ size_t kb_report_label_axes(const struct kb_report *m, size_t *idx, size_t max);
 /* The heading of an axis column: "transform.block_size" → "block size"; "transform.name" → "transform". */
 void kb_report_axis_title(char *out, size_t n, const char *path);
 
+/* Class names in order: whole numbers first, by value (2 before 10), then the
+ * others by strcmp. */
+int kb_report_cmp_class(const char *a, const char *b);
+/* The aggregates of group g: m->aggs[*first .. *end). */
+void kb_report_group_aggs(const struct kb_report *m, size_t g, size_t *first, size_t *end);
 /* The cell of a measurement record of m->records. */
 size_t kb_report_record_cell(const struct kb_report *m, const json_t *rec);
 /* The `none` group of the same run sharing every non-transform axis with group g

@@ -206,56 +206,90 @@ static void attack_table(const struct kb_report *m, struct kb_tables *ts, const 
 
 static int cmp_class(const void *pa, const void *pb)
 {
-    const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
-    char *ea, *eb;
-    long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
-    if (*a && *b && !*ea && !*eb && x != y)
-        return x < y ? -1 : 1;
-    return strcmp(a, b);
+    return kb_report_cmp_class(*(const char *const *)pa, *(const char *const *)pb);
+}
+
+/* With more classes than this, the per-class table shows each group's lowest
+ * and highest class instead of a column per class (results.csv has them all). */
+#define CLASS_COLUMNS_MAX 16
+
+/* Every class with a correct-key class accuracy, in class order. */
+static const char **class_names(const struct kb_report *m, size_t *n)
+{
+    const char **classes = xcalloc(m->n_aggs, sizeof *classes);
+    json_t *seen = json_object();
+    *n = 0;
+    for (size_t i = 0; i < m->n_aggs; i++) {
+        const struct kb_report_agg *a = &m->aggs[i];
+        if (!*a->class_name || strcmp(a->condition, "correct_key") ||
+            json_object_get(seen, a->class_name))
+            continue;
+        json_object_set_new(seen, a->class_name, json_true());
+        classes[(*n)++] = a->class_name;
+    }
+    json_decref(seen);
+    qsort(classes, *n, sizeof *classes, cmp_class);
+    return classes;
+}
+
+/* The lowest and highest class (by mean) of group g, or false when it has none. */
+static bool class_extremes(const struct kb_report *m, size_t g, const struct kb_report_agg **lo,
+                           const struct kb_report_agg **hi)
+{
+    *lo = *hi = NULL;
+    size_t first, end;
+    kb_report_group_aggs(m, g, &first, &end);
+    for (size_t i = first; i < end; i++) {
+        const struct kb_report_agg *a = &m->aggs[i];
+        if (!*a->class_name || strcmp(a->condition, "correct_key") || !a->stat.n)
+            continue;
+        if (!*lo || a->stat.mean < (*lo)->stat.mean)
+            *lo = a;
+        if (!*hi || a->stat.mean > (*hi)->stat.mean)
+            *hi = a;
+    }
+    return *lo != NULL;
 }
 
 static void class_table(const struct kb_report *m, struct kb_tables *ts, const struct labels *l)
 {
-    const char **classes = xcalloc(m->n_aggs, sizeof *classes);
-    size_t nclass = 0;
-    for (size_t i = 0; i < m->n_aggs; i++) {
-        const struct kb_report_agg *a = &m->aggs[i];
-        if (!*a->class_name || strcmp(a->condition, "correct_key"))
-            continue;
-        bool seen = false;
-        for (size_t k = 0; k < nclass && !seen; k++)
-            seen = !strcmp(classes[k], a->class_name);
-        if (!seen)
-            classes[nclass++] = a->class_name;
+    size_t nclass;
+    const char **classes = class_names(m, &nclass);
+    if (nclass == 0) {
+        free(classes);
+        return;
     }
-    if (nclass > 0) {
-        qsort(classes, nclass, sizeof *classes, cmp_class);
-        size_t nl = n_label_cols(l), multi = m->n_runs > 1;
-        struct kb_table *t = table_new(ts, "per-class", "Per-class accuracy (%) with the correct key",
-            "Test accuracy of each class with the correct key, mean ± std over seeds.",
-            multi + nl + nclass);
+    bool wide = nclass > CLASS_COLUMNS_MAX;
+    size_t nl = n_label_cols(l), multi = m->n_runs > 1, nv = wide ? 2 : nclass;
+    struct kb_table *t = table_new(ts, "per-class", "Per-class accuracy (%) with the correct key",
+        wide ? "Test accuracy of each group's lowest and highest class (of many: results.csv "
+               "has every class) with the correct key, mean ± std over seeds."
+             : "Test accuracy of each class with the correct key, mean ± std over seeds.",
+        multi + nl + nv);
+    if (multi)
+        head(t, 0, "run", false);
+    label_heads(m, t, l, multi);
+    for (size_t k = 0; k < nv; k++)
+        head(t, multi + nl + k, wide ? (k ? "highest class" : "lowest class") : classes[k], true);
+    for (size_t g = 0; g < m->n_groups; g++) {
+        const struct kb_report_agg *lo, *hi;
+        if (!class_extremes(m, g, &lo, &hi))
+            continue;
+        struct kb_tcell *row = row_new(t);
+        size_t c = 0;
         if (multi)
-            head(t, 0, "run", false);
-        label_heads(m, t, l, multi);
-        for (size_t k = 0; k < nclass; k++)
-            head(t, multi + nl + k, classes[k], true);
-        for (size_t g = 0; g < m->n_groups; g++) {
-            bool any = false;
-            for (size_t k = 0; k < nclass && !any; k++)
-                any = kb_report_find(m, g, "correct_key", "class_accuracy", "", classes[k]);
-            if (!any)
-                continue;
-            struct kb_tcell *row = row_new(t);
-            size_t c = 0;
-            if (multi)
-                text_cell(&row[c++], m->runs[m->groups[g].run].name);
-            c += label_cells(l, &m->groups[g], row + c);
-            for (size_t k = 0; k < nclass; k++) {
-                const struct kb_report_agg *a =
-                    kb_report_find(m, g, "correct_key", "class_accuracy", "", classes[k]);
-                struct kb_report_stat none = { NAN, NAN, NAN, NAN, 0, NAN, NAN, 0 };
-                stat_cell(&row[c++], a ? &a->stat : &none, true, "");
-            }
+            text_cell(&row[c++], m->runs[m->groups[g].run].name);
+        c += label_cells(l, &m->groups[g], row + c);
+        if (wide) {
+            stat_cell(&row[c++], &lo->stat, true, lo->class_name);
+            stat_cell(&row[c++], &hi->stat, true, hi->class_name);
+            continue;
+        }
+        for (size_t k = 0; k < nclass; k++) {
+            const struct kb_report_agg *a =
+                kb_report_find(m, g, "correct_key", "class_accuracy", "", classes[k]);
+            struct kb_report_stat none = { NAN, NAN, NAN, NAN, 0, NAN, NAN, 0 };
+            stat_cell(&row[c++], a ? &a->stat : &none, true, "");
         }
     }
     free(classes);

@@ -543,3 +543,71 @@ Test(report, only_the_asked_formats)
     for (size_t i = 0; i < n; i++)
         cr_assert_not_null(f[i].write, "format %s has a writer", f[i].name);
 }
+
+/* Append copies of a's first class_accuracy record with other classes and values. */
+static void add_classes(const char *const *names, const double *values, size_t n)
+{
+    FILE *f = fopen("a/journal.jsonl", "r");
+    cr_assert_not_null(f);
+    char line[8192];
+    json_t *proto = NULL;
+    while (!proto && fgets(line, sizeof line, f)) {
+        json_t *r = json_loads(line, 0, NULL);
+        const char *metric = json_string_value(json_object_get(r, "metric"));
+        if (metric && !strcmp(metric, "class_accuracy"))
+            proto = r;
+        else
+            json_decref(r);
+    }
+    fclose(f);
+    cr_assert_not_null(proto);
+    f = fopen("a/journal.jsonl", "a");
+    for (size_t i = 0; i < n; i++) {
+        json_object_set_new(proto, "class", json_string(names[i]));
+        json_object_set_new(proto, "value", json_real(values[i]));
+        char *s = json_dumps(proto, JSON_COMPACT | JSON_SORT_KEYS);
+        fprintf(f, "%s\n", s);
+        free(s);
+    }
+    fclose(f);
+    json_decref(proto);
+}
+
+Test(report, classes_of_mixed_names_are_all_found)
+{
+    const char *names[] = { "2", "10", "1a", "9", "b" };
+    double values[] = { 0.2, 0.3, 0.4, 0.5, 0.6 };
+    add_classes(names, values, 5);
+    const char *runs[] = { "a" };
+    struct kb_report *m = load(runs, 1);
+    size_t g = m->cells[0].group;   /* the prototype's cell comes first in results order */
+    for (size_t i = 0; i < 5; i++) {
+        const struct kb_report_agg *a = kb_report_find(m, g, "correct_key", "class_accuracy", "", names[i]);
+        cr_assert_not_null(a, "class %s", names[i]);
+        NEAR(a->stat.mean, values[i]);
+    }
+    kb_report_free(m);
+}
+
+Test(report, many_classes_show_the_lowest_and_highest)
+{
+    const char *names[20];
+    double values[20];
+    char buf[20][16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(buf[i], sizeof buf[i], "k%02d", i);
+        names[i] = buf[i];
+        values[i] = i == 7 ? 0.01 : i == 13 ? 0.99 : 0.5;
+    }
+    add_classes(names, values, 20);
+    const char *runs[] = { "a" };
+    struct kb_error err = {0};
+    cr_assert_eq(kb_report_write("out6", runs, 1, "md", &err), 0, "%s", err.msg);
+    char *md = slurp("out6/report.md");
+    cr_assert_not_null(md);
+    cr_assert_not_null(strstr(md, "| lowest class | highest class |"), "no column per class");
+    cr_assert_null(strstr(md, "| k00 |"));
+    cr_assert_not_null(strstr(md, "1.0 (k07)"), "the lowest class named");
+    cr_assert_not_null(strstr(md, "99.0 (k13)"), "the highest class named");
+    free(md);
+}
