@@ -543,7 +543,10 @@ static void group_samples(FILE *f, const struct kb_report *m, size_t g)
         FILE *u = open_memstream(&uri, &len);
         if (!u)
             break;
-        int rc = png_data_uri(u, path, why, sizeof why);
+        char why_here[KB_ERROR_MAX];
+        int rc = png_data_uri(u, path, why_here, sizeof why_here);
+        if (rc < 0 && !*why)
+            snprintf(why, sizeof why, "%s", why_here); /* the lowest seed's reason */
         fclose(u);
         if (rc == 0) {
             fputs("<img alt=\"sample images of ", f);

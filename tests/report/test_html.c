@@ -196,6 +196,60 @@ Test(html, charts_draw_one_mark_per_value_and_escape_labels)
     free(bars), free(strip), free(lines), free(s);
 }
 
+/* No NaN, inf or negative size reaches the SVG of a degenerate chart. */
+static void assert_finite_svg(const char *svg)
+{
+    cr_assert_null(strcasestr(svg, "nan"), "%s", svg);
+    cr_assert_null(strcasestr(svg, "inf"), "%s", svg);
+    cr_assert_null(strstr(svg, "width=\"-"), "%s", svg);
+    cr_assert_null(strstr(svg, "height=\"-"), "%s", svg);
+    cr_assert_eq(count(svg, "<svg "), 1);
+    cr_assert_eq(count(svg, "</svg>"), 1);
+}
+
+Test(html, degenerate_charts_stay_well_formed)
+{
+    static const double nan2[] = { NAN, NAN }, x[] = { 0, -1, 5 }, y[] = { 1e9, -3, 40 };
+    static const char *const one[] = { "only" };
+    char *buf = NULL;
+    size_t len = 0;
+    /* no categories; only NaN values; log x with x <= 0; values far outside the axis */
+    struct kb_svg_bars b0 = { .f = { .id = "b0", .y_min = NAN, .y_max = NAN, .ref_y = NAN } };
+    struct kb_svg_bars b1 = { .f = { .id = "b1", .title = "t", .y_min = NAN, .y_max = NAN,
+                                     .ref_y = NAN },
+                              .categories = one, .n_categories = 1, .series = one,
+                              .n_series = 1, .values = nan2, .errors = nan2 };
+    const double *vals[] = { nan2 };
+    size_t nv[] = { 2 };
+    struct kb_svg_strip s0 = { .f = { .id = "s0", .y_min = NAN, .y_max = NAN, .ref_y = NAN },
+                               .categories = one, .n_categories = 1, .values = vals,
+                               .n_values = nv };
+    struct kb_svg_line l[] = { { "l", 0, x, y, NULL, 3 } };
+    struct kb_svg_lines l0 = { .f = { .id = "l0", .y_min = 0, .y_max = 100, .ref_y = NAN },
+                               .lines = l, .n_lines = 1, .log_x = true };
+    struct kb_svg_lines l1 = { .f = { .id = "l1", .y_min = NAN, .y_max = NAN, .ref_y = NAN },
+                               .lines = l, .n_lines = 1 };
+    for (int k = 0; k < 5; k++) {
+        FILE *f = open_memstream(&buf, &len);
+        cr_assert_not_null(f);
+        switch (k) {
+        case 0: kb_svg_bar_chart(f, &b0); break;
+        case 1: kb_svg_bar_chart(f, &b1); break;
+        case 2: kb_svg_strip_chart(f, &s0); break;
+        case 3: kb_svg_line_chart(f, &l0); break;
+        default: kb_svg_line_chart(f, &l1); break;
+        }
+        fclose(f);
+        assert_finite_svg(buf);
+        if (k == 1)
+            cr_assert_eq(count(buf, "<rect class=\"bar "), 0);
+        if (k == 3)
+            cr_assert_eq(count(buf, "class=\"mark\""), 1, "only x = 5 is on a log axis");
+        free(buf);
+        buf = NULL;
+    }
+}
+
 /* ------------------------------------------------------------------ the page */
 
 Test(html, hostile_strings_are_escaped_everywhere)
@@ -305,6 +359,23 @@ Test(html, page_has_every_section_table_row_bar_and_sample)
     free(s);
 }
 
+Test(html, a_samples_png_that_is_not_a_png_is_not_embedded)
+{
+    char run[128], p[300];
+    snprintf(run, sizeof run, "%s/a", dir);
+    report_fixture_write(run, REPORT_FIXTURE_A);
+    snprintf(p, sizeof p, "%s/cells/cnp20/samples.png", run);
+    static const char fake[] = "<script>alert(1)</script>";
+    struct kb_error err = {0};
+    cr_assert_eq(kb_file_write_atomic(p, fake, strlen(fake), 0644, false, &err), 0, "%s", err.msg);
+    const char *runs[] = { run };
+    char *s = html_of("out", runs, 1);
+    cr_assert_eq(count(s, "data:image"), 0);
+    cr_assert_null(strstr(s, "<script"));
+    cr_assert_eq(count(s, "cells/cnp20/samples.png: not a PNG file"), 1);
+    free(s);
+}
+
 Test(html, two_runs_get_a_comparison_and_a_chart_each)
 {
     char a[128], b[128];
@@ -387,7 +458,12 @@ Test(html, runner_leaves_sample_grids_that_the_page_embeds, .timeout = 120)
     char *s = html_of("out", runs, 1);
     cr_assert_eq(count(s, "src=\"data:image/png;base64,"), m->n_groups);
     cr_assert_eq(count(s, "No sample images"), 0);
+    /* the run wrote the same page itself when it ended */
+    snprintf(p, sizeof p, "%s/report.html", run);
+    char *own = read_text(p);
+    cr_assert_eq(count(own, "src=\"data:image/png;base64,"), m->n_groups);
     kb_report_free(m);
     kb_dataset_free(&test);
+    free(own);
     free(s);
 }
