@@ -193,6 +193,18 @@ static int load_plans(struct builder *b, struct kb_error *err)
         json_array_foreach(json_object_get(plan, "axes"), i, ax) if (json_is_string(ax))
             axis_index(b, json_string_value(ax));
     }
+    /* runs of one spec share a name: tell them apart by their directory */
+    for (size_t r = 0; r < b->m->n_runs; r++)
+        for (size_t q = 0; q < b->m->n_runs; q++)
+            if (q != r && !strcmp(kb_report_str(json_array_get(b->pv->plans, q), "name"),
+                                  kb_report_str(json_array_get(b->pv->plans, r), "name")) &&
+                strcmp(b->runs[r].name, b->runs[r].dir)) {
+                char *s;
+                if (asprintf(&s, "%s (%s)", b->runs[r].name, b->runs[r].dir) < 0)
+                    oom();
+                b->runs[r].name = keep(&b->pv->a, s);
+                break;
+            }
     return 0;
 }
 
