@@ -68,6 +68,7 @@ Test(configs, every_shipped_config_plans)
     cr_assert_eq(plan_count(config("attacks-fmnist.yaml"), NULL, 0), 16);
     const char *all_seeds[] = { "seed=[0,1,2]" };
     cr_assert_eq(plan_count(config("attacks-fmnist.yaml"), all_seeds, 1), 48);
+    cr_assert_eq(plan_count(config("attacks-pgd-fmnist.yaml"), NULL, 0), 16);
     cr_assert_eq(plan_count(config("attacks-jigsaw-fmnist.yaml"), NULL, 0), 12);
 }
 
