@@ -120,17 +120,20 @@ static double pct(double v)
     return isfinite(v) ? v * 100.0 : NAN;
 }
 
-/* Chance accuracy in %: 100 / the number of classes seen in per-class records. */
+/* Chance accuracy in %: 100 / the number of classes seen in per-class records
+ * (NaN, no line, without them or past 1024 classes). */
 static double chance(const struct kb_report *m)
 {
     size_t n = 0;
-    const char *seen[256];
+    const char *seen[1024];
     for (size_t i = 0; i < m->n_aggs; i++) {
         const char *c = m->aggs[i].class_name;
         bool dup = !*c;
         for (size_t k = 0; k < n && !dup; k++)
             dup = !strcmp(seen[k], c);
-        if (!dup && n < sizeof seen / sizeof *seen)
+        if (!dup && n == sizeof seen / sizeof *seen)
+            return NAN;
+        if (!dup)
             seen[n++] = c;
     }
     return n >= 2 ? 100.0 / (double)n : NAN;
