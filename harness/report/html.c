@@ -28,6 +28,7 @@ static const char css[] =
     ".note{color:#333;font-size:.9em;max-width:60em;margin:.2em 0 .6em}"
     ".missing{color:#6b4a00;background:#fff4d6;padding:.3em .6em;display:inline-block}"
     ".scroll{overflow-x:auto}"
+    "table.wide{font-size:.8em}table.wide th,table.wide td{padding:.2em .45em}"
     "table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em;"
     "font-variant-numeric:tabular-nums;border-top:2px solid #111;border-bottom:2px solid #111}"
     "th,td{padding:.25em .7em;text-align:left;vertical-align:top}"
@@ -35,6 +36,7 @@ static const char css[] =
     "tbody tr:nth-child(even){background:#f4f4f4}"
     "td.num,th.num{text-align:right;white-space:nowrap}"
     "td.diff{background:#ffe9a8;font-weight:700}"
+    "td.diff,td[style]{print-color-adjust:exact;-webkit-print-color-adjust:exact}"
     "table.prov td:first-child{white-space:nowrap;color:#333}"
     "table.prov td{word-break:break-all}"
     ".note-cell{color:#555;font-size:.85em}"
@@ -44,7 +46,7 @@ static const char css[] =
     ".samples{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:1em 1.5em}"
     ".samples img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}"
     "pre{background:#f6f6f6;padding:.6em;overflow:auto;max-height:30em;font-size:.8em}"
-    "@media print{nav{display:none}body{max-width:none;padding:0}h2{break-after:avoid}"
+    "@media print{nav{display:none}.scroll{overflow:visible}body{max-width:none;padding:0}h2{break-after:avoid}"
     "tbody tr:nth-child(even){background:none}pre{max-height:none}}";
 
 static void esc(FILE *f, const char *s)
@@ -54,7 +56,29 @@ static void esc(FILE *f, const char *s)
 
 /* ------------------------------------------------------------------ tables */
 
-static void table_cell(FILE *f, const struct kb_tcell *c, bool numeric)
+/* The per-class table is shaded as a heat map: a cell's mean between the
+ * table's lowest (darkest) and highest (white) maps to lightness, so weak
+ * classes stand out on screen and in grayscale; the number stays black. */
+struct heat {
+    bool on;
+    double lo, hi;
+};
+
+static struct heat heat_of(const struct kb_table *t)
+{
+    struct heat h = { !strcmp(t->id, "per-class"), INFINITY, -INFINITY };
+    for (size_t i = 0; h.on && i < t->n_rows * t->n_cols; i++) {
+        const struct kb_tcell *c = &t->cells[i];
+        if (c->kind == KB_TCELL_STAT && c->stat.n && isfinite(c->stat.mean)) {
+            h.lo = fmin(h.lo, c->stat.mean);
+            h.hi = fmax(h.hi, c->stat.mean);
+        }
+    }
+    h.on = h.on && h.hi > h.lo;
+    return h;
+}
+
+static void table_cell(FILE *f, const struct kb_tcell *c, bool numeric, const struct heat *h)
 {
     if (c->kind == KB_TCELL_TEXT) {
         fputs(numeric ? "<td class=\"num\">" : "<td>", f);
@@ -64,7 +88,11 @@ static void table_cell(FILE *f, const struct kb_tcell *c, bool numeric)
     }
     char v[128];
     kb_report_stat_text(v, sizeof v, &c->stat, c->fraction, " ± ");
-    fprintf(f, "<td class=\"num%s\">", c->bold && c->stat.n ? " diff" : "");
+    fprintf(f, "<td class=\"num%s\"", c->bold && c->stat.n ? " diff" : "");
+    if (h->on && c->stat.n && isfinite(c->stat.mean))
+        fprintf(f, " style=\"background:hsl(205,70%%,%.0f%%)\"",
+                100.0 - 30.0 * (h->hi - c->stat.mean) / (h->hi - h->lo));
+    fputs(">", f);
     esc(f, v);
     if (*c->text) {
         fputs(" <span class=\"note-cell\">(", f);
@@ -74,14 +102,20 @@ static void table_cell(FILE *f, const struct kb_tcell *c, bool numeric)
     fputs("</td>", f);
 }
 
+/* Tables of more columns than this are set smaller (per-class accuracy). */
+#define WIDE_COLS 9
+
 static void html_table(FILE *f, const struct kb_table *t)
 {
+    struct heat h = heat_of(t);
     fprintf(f, "<h3 id=\"t-%s\">", t->id);
     esc(f, t->title);
     fputs("</h3>\n<p class=\"note\">", f);
     esc(f, t->caption);
-    fprintf(f, "</p>\n<div class=\"scroll\"><table class=\"%s\" data-table=\"%s\">",
-            t->provenance ? "prov" : "data", t->id);
+    if (h.on)
+        fputs(" Shading: darker is lower, from the table's lowest to its highest value.", f);
+    fprintf(f, "</p>\n<div class=\"scroll\"><table class=\"%s%s\" data-table=\"%s\">",
+            t->provenance ? "prov" : "data", t->n_cols > WIDE_COLS ? " wide" : "", t->id);
     if (!t->provenance) {
         fputs("<thead><tr>", f);
         for (size_t c = 0; c < t->n_cols; c++) {
@@ -95,7 +129,7 @@ static void html_table(FILE *f, const struct kb_table *t)
     for (size_t r = 0; r < t->n_rows; r++) {
         fputs("<tr>", f);
         for (size_t c = 0; c < t->n_cols; c++)
-            table_cell(f, &t->cells[r * t->n_cols + c], t->numeric[c]);
+            table_cell(f, &t->cells[r * t->n_cols + c], t->numeric[c], &h);
         fputs("</tr>\n", f);
     }
     fputs("</tbody></table></div>\n", f);

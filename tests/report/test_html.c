@@ -354,6 +354,13 @@ Test(html, page_has_every_section_table_row_bar_and_sample)
     cr_assert_null(strcasestr(s, hex));
     cr_assert_null(strstr(s, kb64));
     cr_assert_not_null(strstr(s, "<td>keybench version</td>"));
+    /* per-class accuracy shaded from its lowest (darkest) to its highest (white) value */
+    char *pc = between(s, "data-table=\"per-class\"", "</table>");
+    cr_assert_gt(count(pc, "style=\"background:hsl(205,70%,70%)\""), 0);
+    cr_assert_gt(count(pc, "style=\"background:hsl(205,70%,100%)\""), 0);
+    cr_assert_eq(count(s, "style=\"background:"), count(pc, "style=\"background:"),
+                 "only the per-class table is shaded");
+    free(pc);
     kb_report_free(m);
     free(b64);
     free(s);
