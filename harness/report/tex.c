@@ -91,8 +91,10 @@ static void tex_table(FILE *f, const struct kb_table *t)
 {
     bool wide = t->n_cols > TEX_WIDE_COLS;
     fprintf(f, "\n\\begin{table}[htbp]\n\\centering\n\\keybench%sfont\n"
-               "\\setlength{\\tabcolsep}{\\keybench%stabcolsep}\n\\caption{",
+               "\\setlength{\\tabcolsep}{\\keybench%stabcolsep}\n\\caption[{",
             wide ? "wide" : "table", wide ? "wide" : "table");
+    tex_text(f, t->title);   /* the list of tables gets the title alone; braces guard a ']' */
+    fputs("}]{", f);
     tex_text(f, t->title);
     fputs(". ", f);
     tex_text(f, t->caption);

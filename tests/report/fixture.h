@@ -12,11 +12,11 @@ enum report_fixture {
      * classes); every other correct-key and attack accuracy 0.002 higher */
     REPORT_FIXTURE_B,
     /* A with a hostile spec name, spec path, axis value, class name and error:
-     * <script>alert("x")</script> & | % _ \ $ # ^ ~ {} */
+     * <script>alert("x")</script> & | % _ \ $ # ^ ~ {} [x] */
     REPORT_FIXTURE_HOSTILE,
 };
 
-#define REPORT_FIXTURE_HOSTILE_TEXT "<script>alert(\"x\")</script> & | % _ \\ $ # ^ ~ {}"
+#define REPORT_FIXTURE_HOSTILE_TEXT "<script>alert(\"x\")</script> & | % _ \\ $ # ^ ~ {} [x]"
 
 /* Write the run directory DIR (created; its parent must exist). Exits 2 on an I/O error. */
 void report_fixture_write(const char *dir, enum report_fixture kind);

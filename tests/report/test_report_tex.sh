@@ -19,9 +19,11 @@ for runs in "a" "a b" "hostile"; do
   n=$((n + 1))
   # shellcheck disable=SC2086
   "$kb" report $runs -o "out$n" --format tex -q || { echo "not ok - report $runs"; fail=1; continue; }
+  # \listoftables: the captions' short titles too (read back on the second pass)
   printf '%s\n' '\documentclass{article}' '\usepackage{booktabs}' '\begin{document}' \
-    '\input{report}' '\end{document}' >"out$n/wrapper.tex"
-  if (cd "out$n" && pdflatex -interaction=nonstopmode -halt-on-error wrapper.tex >log.txt 2>&1) &&
+    '\listoftables' '\input{report}' '\end{document}' >"out$n/wrapper.tex"
+  if (cd "out$n" && pdflatex -interaction=nonstopmode -halt-on-error wrapper.tex >log.txt 2>&1 &&
+      pdflatex -interaction=nonstopmode -halt-on-error wrapper.tex >log.txt 2>&1) &&
      [ -s "out$n/wrapper.pdf" ]; then
     echo "ok - report.tex of '$runs' compiles"
   else
