@@ -176,6 +176,26 @@ static void pct(char *out, size_t n, const struct kb_report_stat *s)
         snprintf(out, n, "-");
 }
 
+/* Characters (not bytes) of UTF-8 text: the table's ± and – take one column. */
+static int text_width(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* s padded to `width` columns: after it (left-aligned) or before it. */
+static void padded(FILE *f, const char *s, int width, bool left)
+{
+    int pad = width - text_width(s);
+    if (!left)
+        fprintf(f, "%*s", pad > 0 ? pad : 0, "");
+    fputs(s, f);
+    if (left)
+        fprintf(f, "%*s", pad > 0 ? pad : 0, "");
+}
+
 /* One line per headline row (seed groups: mean ± std over seeds). */
 void kb_print_summary(FILE *f, const char *title, const char *const *run_dirs, size_t n_runs)
 {
@@ -185,22 +205,40 @@ void kb_print_summary(FILE *f, const char *title, const char *const *run_dirs, s
         fprintf(stderr, "keybench: %s\n", err.msg);
         return;
     }
+    /* several runs: each row says its run */
+    char **labels = calloc(m->n_headline ? m->n_headline : 1, sizeof *labels);
     int w = 4;
-    for (size_t i = 0; i < m->n_headline; i++) {
-        int l = (int)strlen(m->groups[m->headline[i].group].label);
+    for (size_t i = 0; labels && i < m->n_headline; i++) {
+        const struct kb_report_group *g = &m->groups[m->headline[i].group];
+        if (asprintf(&labels[i], "%s%s%s", m->n_runs > 1 ? m->runs[g->run].name : "",
+                     m->n_runs > 1 ? ": " : "", g->label) < 0)
+            labels[i] = NULL;
+        int l = labels[i] ? text_width(labels[i]) : 0;
         w = l > w ? l : w;
     }
     fprintf(f, "\n%s — accuracy %% on the test split (mean ± std over seeds)\n", title);
-    fprintf(f, "%-*s  %13s  %13s  %13s  %13s\n", w, "cells", "unprotected", "correct key", "plain",
-            "wrong key");
+    static const char *const heads[] = { "unprotected", "correct key", "plain", "wrong key" };
+    padded(f, "cells", w, true);
+    for (int k = 0; k < 4; k++) {
+        fputs("  ", f);
+        padded(f, heads[k], 13, false);
+    }
+    fputc('\n', f);
     for (size_t i = 0; i < m->n_headline; i++) {
         const struct kb_report_headline *h = &m->headline[i];
-        char u[64], c[64], p[64], wk[64];
-        pct(u, sizeof u, &h->unprotected);
-        pct(c, sizeof c, &h->correct_key);
-        pct(p, sizeof p, &h->plain);
-        pct(wk, sizeof wk, &h->wrong_key);
-        fprintf(f, "%-*s  %13s  %13s  %13s  %13s\n", w, m->groups[h->group].label, u, c, p, wk);
+        const struct kb_report_stat *cols[4] = { &h->unprotected, &h->correct_key, &h->plain,
+                                                 &h->wrong_key };
+        padded(f, labels && labels[i] ? labels[i] : m->groups[h->group].label, w, true);
+        for (int k = 0; k < 4; k++) {
+            char v[64];
+            pct(v, sizeof v, cols[k]);
+            fputs("  ", f);
+            padded(f, v, 13, false);
+        }
+        fputc('\n', f);
     }
+    for (size_t i = 0; labels && i < m->n_headline; i++)
+        free(labels[i]);
+    free(labels);
     kb_report_free(m);
 }
