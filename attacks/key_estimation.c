@@ -252,6 +252,26 @@ static int ke_report(struct ke *k, const char *mode, const void *key, const stru
     return rc;
 }
 
+/* Plan time: a mode the transform cannot search is refused before anything
+ * runs (ke_run checks again: a plugin may be run without a plan). */
+static int ke_mode_check(const char *mode, const struct kb_transform_ops *tops, const char *tname,
+                         struct kb_error *err)
+{
+    if (!strcmp(mode, "heuristic") && !KB_TRANSFORM_HAS(tops, key_swap))
+        return kb_error_set(err, "key_estimation: mode=heuristic needs a transform with key_swap; "
+                            "'%s' has none (use mode: random)", tname);
+    if (!strcmp(mode, "bitflip") && !KB_TRANSFORM_HAS(tops, key_flip))
+        return kb_error_set(err, "key_estimation: mode=bitflip needs a transform with bit keys "
+                            "(key_flip); '%s' has none (use mode: random or heuristic)", tname);
+    return 0;
+}
+
+static int ke_check(const struct kb_params *params, const struct kb_plugin *transform,
+                    struct kb_error *err)
+{
+    return ke_mode_check(kb_params_str(params, "mode"), transform->ops, transform->name, err);
+}
+
 static int ke_run(struct kb_attack *a, const struct kb_params *params, struct kb_error *err)
 {
     const char *mode = kb_params_str(params, "mode");
@@ -263,12 +283,8 @@ static int ke_run(struct kb_attack *a, const struct kb_params *params, struct kb
     bool has_flip = KB_TRANSFORM_HAS(k.tops, key_flip);
     const char *tname = kb_attack_transform_plugin(a)->name;
     bool all = !strcmp(mode, "all");
-    if (!strcmp(mode, "heuristic") && !has_swap)
-        return kb_error_set(err, "key_estimation: mode=heuristic needs a transform with key_swap; "
-                            "'%s' has none (use mode: random)", tname);
-    if (!strcmp(mode, "bitflip") && !has_flip)
-        return kb_error_set(err, "key_estimation: mode=bitflip needs a transform with bit keys "
-                            "(key_flip); '%s' has none (use mode: random or heuristic)", tname);
+    if (ke_mode_check(mode, k.tops, tname, err) < 0)
+        return -1;
     bool do_random = all || !strcmp(mode, "random");
     bool do_heur = (all && has_swap && k.L >= 2) || !strcmp(mode, "heuristic");
     bool do_flip = (all && has_flip) || !strcmp(mode, "bitflip");
@@ -339,6 +355,7 @@ static const struct kb_param ke_params[] = {
 static const struct kb_attack_ops ke_ops = {
     .struct_size = sizeof(struct kb_attack_ops),
     .run = ke_run,
+    .check = ke_check,
 };
 
 static const struct kb_plugin ke_plugin = {

@@ -93,13 +93,13 @@ static void make_data(enum data_kind kind)
     write_idx_pair_kind(p, "t10k", 200, 2, kind);
 }
 
-/* Write the spec (transforms and attacks as YAML flow text), run it, load
- * the journal into `recs`; the number of failed cells. */
-static int run_spec_failed(const char *transforms, const char *attacks)
+/* Write the spec (transforms and attacks as YAML flow text) to sp; options
+ * that run it into DIR/run. */
+static struct kb_run_options write_spec(char *sp, size_t size, char *rd, size_t rd_size,
+                                        const char *transforms, const char *attacks)
 {
-    char sp[256], rd[256];
-    snprintf(sp, sizeof sp, "%s/s.yaml", dir);
-    snprintf(rd, sizeof rd, "%s/run", dir);
+    snprintf(sp, size, "%s/s.yaml", dir);
+    snprintf(rd, rd_size, "%s/run", dir);
     FILE *f = fopen(sp, "w");
     cr_assert_not_null(f);
     fprintf(f,
@@ -127,6 +127,27 @@ static int run_spec_failed(const char *transforms, const char *attacks)
     o.quiet = true;
     o.summary = false;
     o.threads = 1;
+    return o;
+}
+
+/* The plan must be refused before anything runs: kb_run's one error line. */
+static const char *run_spec_refused(const char *transforms, const char *attacks)
+{
+    char sp[256], rd[256];
+    struct kb_run_options o = write_spec(sp, sizeof sp, rd, sizeof rd, transforms, attacks);
+    static struct kb_error err;
+    memset(&err, 0, sizeof err);
+    int failed = -1;
+    cr_assert_lt(kb_run(&o, &failed, &err), 0, "the plan ran");
+    cr_assert_null(strchr(err.msg, '\n'), "not one line: %s", err.msg);
+    return err.msg;
+}
+
+/* Run the spec, load the journal into `recs`; the number of failed cells. */
+static int run_spec_failed(const char *transforms, const char *attacks)
+{
+    char sp[256], rd[256];
+    struct kb_run_options o = write_spec(sp, sizeof sp, rd, sizeof rd, transforms, attacks);
     struct kb_error err = {0};
     int failed = -1;
     cr_assert_eq(kb_run(&o, &failed, &err), 0, "%s", err.msg);
@@ -387,14 +408,17 @@ Test(key_attacks, wrong_key_plain_and_fine_tune_on_block_scramble)
     cr_assert(json_is_false(json_object_get(small, "clamped")));
 }
 
-Test(key_attacks, a_mode_the_transform_lacks_fails_the_cell_clearly)
+Test(key_attacks, a_mode_the_transform_lacks_refuses_the_plan)
 {
     make_data(DATA_CELL);
-    cr_assert_eq(run_spec_failed("{name: pixel_shuffle, block_size: 4}",
-                                 "[{name: key_estimation, mode: bitflip, budget: 5}]"), 1);
-    const char *e = cell_error();
+    const char *e = run_spec_refused("{name: pixel_shuffle, block_size: 4}",
+                                     "[{name: key_estimation, mode: bitflip, budget: 5}]");
     cr_assert(strstr(e, "key_estimation") && strstr(e, "key_flip") && strstr(e, "pixel_shuffle"),
               "%s", e);
+    /* refused before anything ran: no cell trained, no journal */
+    char jp[300];
+    snprintf(jp, sizeof jp, "%s/run/journal.jsonl", dir);
+    cr_assert_neq(access(jp, F_OK), 0, "a refused plan left %s", jp);
 }
 
 Test(key_attacks, bad_fine_tune_sizes_fail_the_cell_clearly)
