@@ -85,7 +85,8 @@ struct kb_report_cell {
 struct kb_report_group {
     size_t run;
     const char **axis_values; /* one per model axis; the seed axis is "" */
-    const char *label;        /* the varying non-seed axes: "negpos, M=4" style, never "" */
+    const char *label;        /* the varying non-seed axes, "resnet20, negpos, block_size=4" (a
+                               * .name axis by its value); the transform when none varies; never "" */
     const char *dataset, *backbone, *transform;
     const size_t *cells;      /* indices into cells */
     size_t n_cells;
@@ -194,8 +195,8 @@ KB_API char *kb_report_stat_text(char *out, size_t size, const struct kb_report_
 
 /* Escapers: write s to f, escaped for the format. */
 KB_API void kb_report_csv_field(FILE *f, const char *s);  /* RFC 4180: quoted when it holds , " CR LF */
-KB_API void kb_report_md_escape(FILE *f, const char *s);  /* a GFM table cell: | \ ` * _ [ ] < > & # … */
-KB_API void kb_report_tex_escape(FILE *f, const char *s); /* \ { } $ & # ^ _ % ~ < > " */
+KB_API void kb_report_md_escape(FILE *f, const char *s);  /* GFM: \ before | \ ` * _ [ ] ~ $ and a leading # + -; < > & as entities */
+KB_API void kb_report_tex_escape(FILE *f, const char *s); /* \ { } $ & # ^ _ % ~ < > | " */
 KB_API void kb_report_html_escape(FILE *f, const char *s); /* & < > " ' (text and attribute values) */
 
 /* One output format. */
