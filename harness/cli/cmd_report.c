@@ -5,6 +5,7 @@
 
 #include <keybench/report.h>
 #include <keybench/runner.h>
+#include "cli_util.h"
 #include "commands.h"
 
 static void usage(FILE *f)
@@ -52,12 +53,12 @@ int kb_cmd_report(int argc, char **argv)
         return 1;
     int rc = 0;
     for (int i = 1; i < argc && rc == 0; i++) {
-        if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc) {
-            out = argv[++i];
-        } else if ((!strcmp(argv[i], "--format") || !strcmp(argv[i], "-f")) && i + 1 < argc) {
-            formats = argv[++i];
-        } else if (!strncmp(argv[i], "--format=", 9)) {
-            formats = argv[i] + 9;
+        const char *v;
+        if ((v = kb_cli_opt_value(argc, argv, &i, "-o")) ||
+            (v = kb_cli_opt_value(argc, argv, &i, "--output"))) {
+            out = v;
+        } else if ((v = kb_cli_opt_value(argc, argv, &i, "--format"))) {
+            formats = v;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
             quiet = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -65,10 +66,14 @@ int kb_cmd_report(int argc, char **argv)
             free(runs);
             return 0;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "keybench report: unknown option '%s' (or it lacks its value)\n", argv[i]);
+            fprintf(stderr, "keybench report: unknown option '%s'\n", argv[i]);
             rc = 2;
         } else {
             runs[n++] = argv[i];
+        }
+        if (v && !*v) {
+            fprintf(stderr, "keybench report: %s needs a value\n", argv[i]);
+            rc = 2;
         }
     }
     if (rc == 0 && n == 0) {

@@ -47,4 +47,7 @@ check "  nothing written" test ! -e corrupt-out
 expect_error "unknown --format" "unknown format 'pdf'" a -o pdf-out --format csv,pdf
 check "  nothing written" test ! -e pdf-out
 expect_error "unknown option" "unknown option '--frobnicate'" a --frobnicate
+expect_error "--format without its value" "--format needs a value" a --format
+check "--format=LIST works too" "$kb" report a -o eq --format=tex -q
+check "  report.tex only" test -s eq/report.tex -a ! -e eq/report.md
 exit $fail
