@@ -38,7 +38,7 @@ static void teardown(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-TestSuite(html, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(html, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -401,7 +401,7 @@ Test(html, two_runs_get_a_comparison_and_a_chart_each)
 
 /* ------------------------------------------------------------------ the runner's samples.png */
 
-Test(html, runner_leaves_sample_grids_that_the_page_embeds, .timeout = 120)
+Test(html, runner_leaves_sample_grids_that_the_page_embeds)
 {
     char p[512], spec[300], run[300];
     snprintf(p, sizeof p, "%s/data", dir);
