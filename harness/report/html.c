@@ -290,6 +290,20 @@ static struct kb_svg_frame accuracy_frame(const struct kb_report *m, const char 
                                   .ref_y = chance(m), .ref_label = "chance", .unit = "%" };
 }
 
+/* What the accuracy charts show and how to read them (under the last of a kind). */
+static const char bars_caption[] =
+    "Bars: mean test accuracy over seeds; error bars: ± one standard deviation over seeds "
+    "(over every key and seed for the wrong key). A protected model should be high with "
+    "the correct key and low on plain images and with wrong keys; unprotected is the same "
+    "backbone fine-tuned on plain images. The dashed line is chance (one over the number "
+    "of classes).";
+static const char strip_caption[] =
+    "Each point is the test accuracy of the protected model with one random wrong key "
+    "(all seeds pooled); the box spans the quartiles with the median as a thick line, the "
+    "whiskers the range. The diamond is the correct key. Points near chance mean a wrong "
+    "key gives nothing away; a spread reaching up to the diamond means some wrong keys "
+    "work almost as well as the right one.";
+
 /* Grouped bars: one category per headline row of the panel, one bar per condition. */
 static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel *p, bool last)
 {
@@ -323,11 +337,7 @@ static void accuracy_bars(FILE *f, const struct kb_report *m, const struct panel
     };
     figure_open(f, id);
     kb_svg_bar_chart(f, &c);
-    figure_close(f, !last ? NULL : "Bars: mean test accuracy over seeds; error bars: ± one standard deviation "
-                    "over seeds (over every key and seed for the wrong key). A protected model "
-                    "should be high with the correct key and low on plain images and with wrong "
-                    "keys; unprotected is the same backbone fine-tuned on plain images. The "
-                    "dashed line is chance (one over the number of classes).");
+    figure_close(f, last ? bars_caption : NULL);
 out:
     free(cats), free(v), free(e);
 }
@@ -384,11 +394,7 @@ static void wrong_key_strips(FILE *f, const struct kb_report *m, const struct pa
     };
     figure_open(f, id);
     kb_svg_strip_chart(f, &c);
-    figure_close(f, !last ? NULL : "Each point is the test accuracy of the protected model with one random "
-                    "wrong key (all seeds pooled); the box spans the quartiles with the median "
-                    "as a thick line, the whiskers the range. The diamond is the correct key. "
-                    "Points near chance mean a wrong key gives nothing away; a spread reaching "
-                    "up to the diamond means some wrong keys work almost as well as the right one.");
+    figure_close(f, last ? strip_caption : NULL);
 out:
     free(cats), free(vals), free(nv), free(mark), free(buf);
 }
