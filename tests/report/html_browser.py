@@ -9,6 +9,7 @@ page in headless Chromium and checks:
   * no console message at all (the page has no script, so any message is an
     error); the checker is first shown to fail on a page with a broken script;
   * nothing is fetched: every src/href is a data: URI or a #fragment;
+  * every id is unique (the charts' pattern ids are prefixed by their chart's);
   * the DOM (--dump-dom): the headline table's rows, one bar per non-empty
     headline value (unprotected, correct key, plain, wrong key), the charts,
     the embedded sample image, the sections; the hostile page has no <script>;
@@ -82,6 +83,7 @@ class Dom(html.parser.HTMLParser):
         self.urls = []           # every src / href
         self.scripts = 0
         self.sections = []
+        self.ids = []            # every id attribute
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -90,6 +92,8 @@ class Dom(html.parser.HTMLParser):
         for k in ("src", "href"):
             if k in a:
                 self.urls.append(a[k])
+        if "id" in a:
+            self.ids.append(a["id"])
         if tag == "script":
             self.scripts += 1
         elif tag == "section":
@@ -170,6 +174,9 @@ def check_page(binary, profile, page, extra=()):
         fail("%s: fetches something: %s" % (page, remote[:5]))
     if d.scripts:
         fail("%s: %d <script> elements in the DOM" % (page, d.scripts))
+    dup = sorted({i for i in d.ids if d.ids.count(i) > 1})
+    if dup:
+        fail("%s: ids used more than once: %s" % (page, dup[:10]))
     return d
 
 
