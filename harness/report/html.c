@@ -254,7 +254,7 @@ static size_t panels_build(struct panel **out, const struct kb_report *m)
             size_t flen = split ? (size_t)(strstr(label, ", ") - label) : 0, k = first;
             while (k < np && split && (v[k].facet_len != flen || strncmp(v[k].facet, label, flen)))
                 k++;
-            if (k == np || (!split && np == first)) {
+            if (k == np) { /* a new panel (the run's only one when not split) */
                 k = np++;
                 v[k] = (struct panel){ r, split ? label : NULL, flen,
                                        calloc(m->n_headline, sizeof(size_t)), 0, "" };
@@ -265,8 +265,6 @@ static size_t panels_build(struct panel **out, const struct kb_report *m)
                 else
                     snprintf(v[k].id, sizeof v[k].id, "%zu", r + 1);
             }
-            if (!split)
-                k = first;
             v[k].rows[v[k].n++] = i;
         }
     }

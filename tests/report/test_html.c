@@ -399,6 +399,58 @@ Test(html, two_runs_get_a_comparison_and_a_chart_each)
     free(s);
 }
 
+/* A run of two backbones × (none + 5 transforms), one seed, journal only:
+ * more than eight headline rows over two axes. */
+static void write_wide_run(const char *run)
+{
+    static const char *const backbones[] = { "cnn", "mlp" };
+    static const char *const transforms[] = { "none", "t1", "t2", "t3", "t4", "t5" };
+    char p[512];
+    snprintf(p, sizeof p, "%s/journal.jsonl", run);
+    cr_assert_eq(mkdir(run, 0755), 0);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    for (int b = 0; b < 2; b++)
+        for (int t = 0; t < 6; t++)
+            for (int k = 0; k < 2; k++) {
+                json_t *r = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:i}, s:s, s:s, s:s, s:s,"
+                                      " s:f, s:i, s:i}",
+                                      "type", "measurement", "run", run, "cell", "", "axes",
+                                      "backbone.name", backbones[b], "transform.name",
+                                      transforms[t], "seed", 0, "backbone", backbones[b],
+                                      "transform", transforms[t], "condition",
+                                      k ? "plain" : "correct_key", "metric", "accuracy",
+                                      "value", 0.9 - 0.1 * t * k, "n", 100, "seed", 0);
+                char id[32];
+                snprintf(id, sizeof id, "%s-%s", backbones[b], transforms[t]);
+                json_object_set_new(r, "cell", json_string(id));
+                char *line = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+                fprintf(f, "%s\n", line);
+                free(line);
+                json_decref(r);
+            }
+    fclose(f);
+}
+
+Test(html, many_rows_over_two_axes_get_one_chart_per_value_of_the_first)
+{
+    char run[128];
+    snprintf(run, sizeof run, "%s/wide", dir);
+    write_wide_run(run);
+    const char *runs[] = { run };
+    char *s = html_of("out", runs, 1);
+    cr_assert_eq(count(s, "class=\"chart\" id=\"acc-"), 2, "one bar chart per backbone");
+    char *cnn = between(s, "id=\"acc-1-1\"", "</svg>"), *mlp = between(s, "id=\"acc-1-2\"", "</svg>");
+    cr_assert_not_null(strstr(cnn, "condition: cnn</text>"));
+    cr_assert_not_null(strstr(mlp, "condition: mlp</text>"));
+    /* the categories: the transforms alone; 5 rows × (unprotected, correct key, plain) */
+    cr_assert_eq(count(cnn, "<tspan "), 5);
+    cr_assert_null(strstr(between(cnn, "class=\"categories\"", "</g>"), "cnn"));
+    cr_assert_eq(count(cnn, "<rect class=\"bar "), 15);
+    cr_assert_eq(count(mlp, "<rect class=\"bar "), 15);
+    free(cnn), free(mlp), free(s);
+}
+
 /* ------------------------------------------------------------------ the runner's samples.png */
 
 Test(html, runner_leaves_sample_grids_that_the_page_embeds)
