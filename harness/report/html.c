@@ -435,6 +435,7 @@ struct line_kind {
     enum kb_report_series_kind kind;
     const char *id, *title, *x_label, *y_label, *caption;
     bool log_x;
+    bool correct_key_line;   /* the group's correct-key accuracy as a reference line */
 };
 
 static const struct line_kind line_kinds[] = {
@@ -442,26 +443,31 @@ static const struct line_kind line_kinds[] = {
       "plain test accuracy (%)",
       "The attacker fine-tunes a model on n labelled plain images: the stolen protected model, "
       "the plain pretrained model, or a fresh model from scratch. Mean over seeds, ± one "
-      "standard deviation. When the stolen model's line sits on or below the others, stealing "
-      "the protected model gives the attacker nothing that their own images do not.", true },
+      "standard deviation; the dashed line is the owner's accuracy with the correct key. When "
+      "the stolen model's line sits on or below the others, stealing the protected model gives "
+      "the attacker nothing that their own images do not.", true, true },
     { KB_REPORT_SERIES_KEY_ESTIMATION, "ke", "Key estimation", "model evaluations",
       "best accuracy so far (%)",
       "The best accuracy an attacker's key search has reached against the number of model "
-      "evaluations it spent, one line per seed and search mode. A curve climbing towards the "
-      "correct-key accuracy means the key can be estimated.", false },
+      "evaluations it spent, one line per seed and search mode; the dashed line is the "
+      "accuracy with the correct key. A curve climbing to it means the key can be "
+      "estimated.", false, true },
     { KB_REPORT_SERIES_PGD, "pgd", "PGD robustness", "perturbation budget ε (pixel scale 0–1)",
       "robust accuracy (%)",
       "Accuracy under a PGD attack of budget ε, mean over seeds ± one standard deviation: "
-      "white-box through the transform with the key, and on plain images.", false },
+      "white-box through the transform with the key, and on plain images.", false, false },
 };
 
 /* One small chart per group that has series of this kind. */
 static void line_multiples(FILE *f, const struct kb_report *m, const struct line_kind *lk)
 {
+    /* the attacker's line of interest first: it gets the first (solid, dark) style */
+    static const char *const first[] = { "stolen", "whitebox", "" };
     struct styles st = { .n = 0 };
-    for (size_t s = 0; s < m->n_series; s++)
-        if (m->series[s].kind == lk->kind)
-            style_of(&st, &m->series[s]);
+    for (size_t k = 0; k < sizeof first / sizeof *first; k++)
+        for (size_t s = 0; s < m->n_series; s++)
+            if (m->series[s].kind == lk->kind && (!*first[k] || !strcmp(m->series[s].name, first[k])))
+                style_of(&st, &m->series[s]);
     if (st.n == 0)
         return;
     fprintf(f, "<h3>%s</h3>\n<div class=\"multiples\">\n", lk->title);
@@ -496,10 +502,14 @@ static void line_multiples(FILE *f, const struct kb_report *m, const struct line
             char id[48], title[600];
             snprintf(id, sizeof id, "%s-%zu", lk->id, g + 1);
             group_label(title, sizeof title, m, g);
+            const struct kb_report_agg *ck =
+                lk->correct_key_line ? kb_report_find(m, g, "correct_key", "accuracy", "", "")
+                                     : NULL;
             struct kb_svg_lines c = {
                 .f = { .id = id, .title = title, .x_label = lk->x_label, .y_label = lk->y_label,
-                       .width = 460, .height = 300, .y_min = 0, .y_max = 100, .ref_y = NAN,
-                       .unit = "%" },
+                       .width = 460, .height = 300, .y_min = 0, .y_max = 100,
+                       .ref_y = ck && ck->stat.n ? pct(ck->stat.mean) : NAN,
+                       .ref_label = "correct key", .unit = "%" },
                 .lines = lines, .n_lines = nl, .log_x = lk->log_x,
             };
             kb_svg_line_chart(f, &c);

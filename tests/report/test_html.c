@@ -336,6 +336,14 @@ Test(html, page_has_every_section_table_row_bar_and_sample)
     cr_assert_gt(count(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"ft-"), 0);
     cr_assert_gt(count(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"ke-"), 0);
     cr_assert_gt(count(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"pgd-"), 0);
+    /* fine-tune and key estimation charts show the correct key's accuracy as a line */
+    char *ft = between(s, "class=\"chart\" id=\"ft-", "</svg>");
+    char *ke = between(s, "class=\"chart\" id=\"ke-", "</svg>");
+    char *pgd = between(s, "class=\"chart\" id=\"pgd-", "</svg>");
+    cr_assert_eq(count(ft, "class=\"ref\""), 1);
+    cr_assert_eq(count(ke, "class=\"ref\""), 1);
+    cr_assert_eq(count(pgd, "class=\"ref\""), 0);
+    free(ft), free(ke), free(pgd);
     /* the one samples.png embedded byte for byte; every other group says it has none */
     char uri[512];
     snprintf(uri, sizeof uri, "src=\"data:image/png;base64,%s\"", b64);
