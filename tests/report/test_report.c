@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <keybench/report.h>
+#include <keybench/runner.h>
+#include "../run/run_helpers.h"
 #include "fixture.h"
 
 static char dir[64];
@@ -610,4 +613,65 @@ Test(report, many_classes_show_the_lowest_and_highest)
     cr_assert_not_null(strstr(md, "1.0 (k07)"), "the lowest class named");
     cr_assert_not_null(strstr(md, "99.0 (k13)"), "the highest class named");
     free(md);
+}
+
+/* ------------------------------------------------------------------ the end of a run */
+
+/* A tiny real run (16x16 synthetic images, an MLP, two seeds) into "run". */
+static int tiny_run(struct kb_error *err, int *failed)
+{
+    cr_assert_eq(mkdir("data", 0755), 0);
+    write_idx_pair("data", "train", 160, 1);
+    write_idx_pair("data", "t10k", 40, 2);
+    FILE *f = fopen("s.yaml", "w");
+    cr_assert_not_null(f);
+    fprintf(f, "name: tiny\ndataset:\n  - {name: idx, path: data}\n"
+               "splits:\n  pretrain: {fraction: 1.0}\n  finetune: {fraction: 0.5}\n"
+               "  attacker: {count: 20}\n  test: {fraction: 1.0}\n"
+               "backbone: {name: mlp, hidden: 8, depth: 1}\n"
+               "transform:\n  - none\n  - {name: negpos, block_size: 4}\nseed: [0, 1]\n"
+               "pretrain: {epochs: 1, batch_size: 32, lr: 0.05}\n"
+               "finetune: {epochs: 1, batch_size: 32, lr: 0.05}\n"
+               "evaluate: {wrong_keys: 2, batch_size: 64}\n");
+    fclose(f);
+    struct kb_run_options o = kb_run_options_default();
+    o.spec_path = "s.yaml", o.run_dir = "run", o.quiet = true, o.summary = false, o.threads = 1;
+    return kb_run(&o, failed, err);
+}
+
+Test(report, a_run_ends_with_every_report)
+{
+    struct kb_error err = {0};
+    int failed = -1;
+    cr_assert_eq(tiny_run(&err, &failed), 0, "%s", err.msg);
+    cr_assert_eq(failed, 0);
+    static const char *const files[] = { "results.csv", "summary.csv", "report.md", "report.tex" };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char p[256];
+        snprintf(p, sizeof p, "run/%s", files[i]);
+        cr_assert_eq(access(p, F_OK), 0, "%s was not written at the end of the run", p);
+    }
+    char *md = slurp("run/report.md");
+    cr_assert_not_null(strstr(md, "| negpos |"), "the headline row of negpos:\n%s", md);
+    free(md);
+}
+
+Test(report, a_report_that_fails_keeps_the_run)
+{
+    /* report.md cannot be written (a directory is in its way) */
+    cr_assert_eq(system("mkdir -p run/report.md/blocked"), 0);
+    struct kb_error err = {0};
+    int failed = -1;
+    cr_assert_eq(tiny_run(&err, &failed), -1, "the run says that its report failed");
+    cr_assert_not_null(strstr(err.msg, "report.md"), "%s", err.msg);
+    /* the journal and the formats before it are there, and a report can be made later */
+    cr_assert_eq(access("run/journal.jsonl", F_OK), 0);
+    cr_assert_eq(access("run/results.csv", F_OK), 0);
+    cr_assert_eq(system("rm -r run/report.md"), 0);
+    const char *runs[] = { "run" };
+    cr_assert_eq(kb_report_write("run", runs, 1, NULL, &err), 0, "%s", err.msg);
+    const char *ids[] = { "run" };
+    struct kb_report *m = load(ids, 1);
+    cr_assert_eq(m->runs[0].n_done, 4, "every cell of the run is done");
+    kb_report_free(m);
 }
