@@ -89,6 +89,23 @@ def main(paths):
               f"{v(c, 'attack:brute_force', 'keyspace_bits', scale=1.0)} | {ft} | "
               f"{ke[0]} | {ke[1]} | {ke[2]} | {pgd} |")
 
+    # PGD: clean → robust accuracy per setting, where any setting ran
+    settings = [s for s in ("whitebox", "whitebox_plain", "plain", "surrogate", "eot", "transfer")
+                if any(k[1] == "attack:pgd" and k[2] == f"robust_accuracy_{s}" for k in vals)]
+    if settings:
+        print()
+        print("PGD, clean → robust accuracy (%) on the same images, per setting:")
+        print()
+        print("| backbone | transform | M | " + " | ".join(settings) + " |")
+        print("|" + "---|" * (len(settings) + 3))
+        for c in cells:
+            cols = []
+            for st in settings:
+                cl = v(c, "attack:pgd", f"clean_accuracy_{st}", digits=0)
+                rb = v(c, "attack:pgd", f"robust_accuracy_{st}", digits=0)
+                cols.append("-" if rb == "-" else f"{cl} → {rb}")
+            print(f"| {c[0]} | {c[1]} | {c[2]} | " + " | ".join(cols) + " |")
+
     # wall time per attack, from the wall_s stamps of each cell's records
     times = collections.defaultdict(dict)          # cell key -> attack -> seconds
     by_cell = collections.defaultdict(list)
