@@ -92,6 +92,30 @@ static double nice_step(double range, double target)
     return (norm <= 1.0 ? 1.0 : norm <= 2.0 ? 2.0 : norm <= 5.0 ? 5.0 : 10.0) * mag;
 }
 
+/* At most this many ticks on an axis (a guard: nice_step gives about 5). */
+#define MAX_TICKS 64
+
+/* Whether [a, b] is an axis that can be drawn: finite, not empty and wide
+ * enough for its ticks to be distinct numbers. A hostile journal can hold
+ * values (-1e17 alone, ±1e308) for which none of this holds: without the
+ * check the tick loops never end (v += step leaves v unchanged) or the
+ * coordinates are NaN. */
+static bool drawable(double a, double b)
+{
+    if (!(isfinite(a) && isfinite(b) && b > a && isfinite(b - a)))
+        return false;
+    double step = nice_step(b - a, 5.0);
+    return isfinite(step) && step > 0 && (b - a) / step <= MAX_TICKS &&
+           a + step / 8.0 > a && b - step / 8.0 < b;
+}
+
+/* The ticks of a linear axis [a, b]: how many (0 when it cannot have any). */
+static size_t tick_count(double first, double last, double step)
+{
+    double n = floor((last - first) / step + 1e-9) + 1.0;
+    return isfinite(n) && n >= 1.0 && n <= MAX_TICKS ? (size_t)n : 0;
+}
+
 static int decimals(double step)
 {
     if (step >= 1.0)
@@ -245,6 +269,7 @@ static double px(const struct frame *fr, double v)
     double l = fr->left, r = fr->W - fr->right;
     double a = fr->log_x ? log10(fr->x0) : fr->x0, b = fr->log_x ? log10(fr->x1) : fr->x1;
     double t = fr->log_x ? log10(v) : v;
+    t = t < a ? a : t > b ? b : t; /* clamped, as py: a fallback axis may not hold the data */
     return l + (t - a) / (b - a) * (r - l);
 }
 
@@ -270,6 +295,10 @@ static void y_range(struct frame *fr, double lo, double hi)
     fr->y1 = isfinite(f->y_max) ? f->y_max : ceil(hi / step) * step;
     if (fr->y1 <= fr->y0)
         fr->y1 = fr->y0 + 1.0;
+    if (!drawable(fr->y0, fr->y1)) { /* data no axis can show: 0–1, marks clamped to it */
+        fr->y0 = 0.0;
+        fr->y1 = 1.0;
+    }
 }
 
 static void frame_init(struct frame *fr, const struct kb_svg_frame *f, double min_width)
@@ -318,8 +347,9 @@ static void y_axis(FILE *out, const struct frame *fr)
     double step = nice_step(fr->y1 - fr->y0, 5.0), l = fr->left, r = fr->W - fr->right;
     int dec = decimals(step);
     fprintf(out, "<g class=\"y-axis\" text-anchor=\"end\">");
-    for (double v = ceil(fr->y0 / step - 1e-9) * step; v <= fr->y1 + step * 1e-9; v += step) {
-        double y = r1(py(fr, v));
+    double first = ceil(fr->y0 / step - 1e-9) * step;
+    for (size_t i = 0, n = tick_count(first, fr->y1, step); i < n; i++) {
+        double v = first + (double)i * step, y = r1(py(fr, v));
         fprintf(out, "<path d=\"M%.1f,%.1f H%.1f\" stroke=\"#d9d9d9\"/>", r1(l), y, r1(r));
         fprintf(out, "<path d=\"M%.1f,%.1f H%.1f\" stroke=\"#000\"/>", r1(l - 4.0), y, r1(l));
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", r1(l - 7.0), r1(y + 4.0));
@@ -718,8 +748,9 @@ static void x_range(struct frame *fr, const struct kb_svg_lines *c)
         double a = pow(10.0, floor(log10(lo) + 1e-9)), b = pow(10.0, ceil(log10(hi) - 1e-9));
         if (b <= a)
             b = a * 10.0;
-        fr->x0 = a;
-        fr->x1 = b;
+        bool ok = isfinite(a) && isfinite(b) && a > 0 && b / a <= 1e12; /* 12 decades at most */
+        fr->x0 = ok ? a : 1.0;
+        fr->x1 = ok ? b : 10.0;
         return;
     }
     if (lo > 0)
@@ -729,6 +760,10 @@ static void x_range(struct frame *fr, const struct kb_svg_lines *c)
     double step = nice_step(hi - lo, 5.0);
     fr->x0 = floor(lo / step) * step;
     fr->x1 = ceil(hi / step) * step;
+    if (!drawable(fr->x0, fr->x1)) { /* as y_range */
+        fr->x0 = 0.0;
+        fr->x1 = 1.0;
+    }
 }
 
 static void x_tick(FILE *out, const struct frame *fr, double v, int dec, bool label)
@@ -757,8 +792,8 @@ static void x_ticks(FILE *out, const struct frame *fr)
             }
     } else {
         double step = nice_step(fr->x1 - fr->x0, 5.0);
-        for (double v = fr->x0; v <= fr->x1 + step * 1e-9; v += step)
-            x_tick(out, fr, v, decimals(step), true);
+        for (size_t i = 0, n = tick_count(fr->x0, fr->x1, step); i < n; i++)
+            x_tick(out, fr, fr->x0 + (double)i * step, decimals(step), true);
     }
     fprintf(out, "</g>\n");
 }

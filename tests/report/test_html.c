@@ -250,6 +250,39 @@ Test(html, degenerate_charts_stay_well_formed)
     }
 }
 
+/* Values no axis can show (a hostile journal: a key-estimation curve at
+ * x = -1e17 alone, at ±1.5e308, a y of -1e17 with no fixed range, log x up to
+ * 1e300) end in a finite chart: they used to loop forever on the ticks
+ * (v += step left v unchanged) or print NaN coordinates. */
+Test(html, extreme_values_end_in_a_finite_chart)
+{
+    static const double xa[] = { -1e17 }, ya[] = { 20 }, xb[] = { -1.5e308, 1.5e308 },
+                        yb[] = { 20, 30 }, xc[] = { 1, 1e300 }, yd[] = { -1e17 },
+                        xe[] = { -1e17, -1e17 + 16 };
+    struct kb_svg_line la[] = { { "a", 0, xa, ya, NULL, 1 } }, lb[] = { { "b", 0, xb, yb, NULL, 2 } },
+                       lc[] = { { "c", 0, xc, yb, NULL, 2 } }, ld[] = { { "d", 0, ya, yd, NULL, 1 } },
+                       le[] = { { "e", 0, xe, yb, NULL, 2 } };
+    struct kb_svg_lines charts[] = {
+        { .f = { .id = "xa", .y_min = 0, .y_max = 100, .ref_y = NAN }, .lines = la, .n_lines = 1 },
+        { .f = { .id = "xb", .y_min = 0, .y_max = 100, .ref_y = NAN }, .lines = lb, .n_lines = 1 },
+        { .f = { .id = "xc", .y_min = 0, .y_max = 100, .ref_y = NAN }, .lines = lc, .n_lines = 1,
+          .log_x = true },
+        { .f = { .id = "yd", .y_min = NAN, .y_max = NAN, .ref_y = NAN }, .lines = ld, .n_lines = 1 },
+        { .f = { .id = "xe", .y_min = 0, .y_max = 100, .ref_y = NAN }, .lines = le, .n_lines = 1 },
+    };
+    for (size_t k = 0; k < sizeof charts / sizeof *charts; k++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        cr_assert_not_null(f);
+        kb_svg_line_chart(f, &charts[k]);
+        fclose(f);
+        assert_finite_svg(buf);
+        cr_assert_gt(count(buf, "class=\"mark\""), 0, "chart %zu: its points, clamped", k);
+        free(buf);
+    }
+}
+
 /* ------------------------------------------------------------------ the page */
 
 Test(html, hostile_strings_are_escaped_everywhere)
