@@ -6,8 +6,14 @@
  *    test images (8-bit: the two must agree up to float rounding);
  *  - adjoint_error: the map is affine (T(x) = A·x + c at copied and negated
  *    positions), so for any x, v, dy: <T(x + v) − T(x), dy> = <v, Aᵀ·dy>;
- *    the relative gap, worst over keys and trials (tables — FFX — break it:
+ *    the gap relative to the sum of the terms' magnitudes, worst over keys
+ *    and trials (tables — FFX — break it:
  *    BPDA is an estimate, not their derivative);
+ *  - adjoint_error_linear: the same gap where every transform is linear,
+ *    FFX included: x on the 8-bit grid and |v| < 0.5/255 leave every table
+ *    position's output unchanged (the table sees the same round(x·255)), and
+ *    dy is 0 where T(x + v) − T(x) is 0, so only copied and negated outputs,
+ *    with their per-value divisor (FFX: 255/max(table)), are compared;
  *  - vjp_zero_error: max |vjp(0)| (it must be exactly 0). */
 #include <math.h>
 #include <stddef.h>
@@ -26,12 +32,26 @@ struct probe_buf {
     size_t len;
 };
 
-static double dot(const float *a, const float *b, size_t n)
+/* <a, b>, and in *mag the sum of |a_i·b_i|: the scale of float rounding in
+ * the terms (a dot product of random signs can cancel to near 0, so |<a, b>|
+ * is no scale to measure a gap against). */
+static double dot(const float *a, const float *b, size_t n, double *mag)
 {
     double s = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         s += (double)a[i] * (double)b[i];
+        *mag += fabs((double)a[i] * (double)b[i]);
+    }
     return s;
+}
+
+/* The relative gap of <T(x+v) − T(x), dy> and <v, vjp(dy)> (b->y1 holds the
+ * difference). */
+static double adjoint_gap(const struct probe_buf *b)
+{
+    double mag = 1e-12;
+    double lhs = dot(b->y1, b->dy, b->len, &mag), rhs = dot(b->v, b->dx, b->len, &mag);
+    return fabs(lhs - rhs) / mag;
 }
 
 static double uniform(struct kb_rng *r, double lo, double hi)
@@ -41,7 +61,7 @@ static double uniform(struct kb_rng *r, double lo, double hi)
 
 /* One key: the forward against the transform's own output, and the adjoint. */
 static int probe_key(struct kb_attack *a, const void *key, struct probe_buf *b, double *fwd,
-                     double *adj, double *zero, struct kb_error *err)
+                     double *adj, double *lin, double *zero, struct kb_error *err)
 {
     struct kb_rng *r = kb_attack_rng(a);
     size_t len = b->len;
@@ -64,8 +84,25 @@ static int probe_key(struct kb_attack *a, const void *key, struct probe_buf *b, 
             return -1;
         for (size_t i = 0; i < len; i++)
             b->y1[i] -= b->y0[i];
-        double lhs = dot(b->y1, b->dy, len), rhs = dot(b->v, b->dx, len);
-        *adj = fmax(*adj, fabs(lhs - rhs) / (fabs(lhs) + fabs(rhs) + 1e-12));
+        *adj = fmax(*adj, adjoint_gap(b));
+    }
+    for (int t = 0; t < PROBE_TRIALS; t++) {
+        for (size_t i = 0; i < len; i++) {
+            b->x[i] = (float)(kb_rng_uniform(r, 256) / 255.0);
+            b->xv[i] = b->x[i] + (float)(uniform(r, 0.1, 0.4) / 255.0 *
+                                         (kb_rng_uniform(r, 2) ? 1 : -1));
+            b->v[i] = b->xv[i] - b->x[i];   /* exact: the step x + v really took */
+        }
+        if (kb_attack_transform01(a, key, b->y0, b->x, PROBE_IMAGES, err) < 0 ||
+            kb_attack_transform01(a, key, b->y1, b->xv, PROBE_IMAGES, err) < 0)
+            return -1;
+        for (size_t i = 0; i < len; i++) {
+            b->y1[i] -= b->y0[i];
+            b->dy[i] = b->y1[i] != 0.0f ? (float)uniform(r, -1, 1) : 0.0f;
+        }
+        if (kb_attack_transform01_vjp(a, key, b->dx, b->dy, PROBE_IMAGES, err) < 0)
+            return -1;
+        *lin = fmax(*lin, adjoint_gap(b));
     }
     memset(b->dy, 0, len * sizeof *b->dy);
     if (kb_attack_transform01_vjp(a, key, b->dx, b->dy, PROBE_IMAGES, err) < 0)
@@ -88,15 +125,17 @@ static int probe_run(struct kb_attack *a, const struct kb_params *params, struct
             rc = kb_error_set(err, "pgd_layout_probe: out of memory");
     void *k1 = kb_attack_key_new(a), *k2 = kb_attack_key_new(a);
     const void *keys[] = { KB_ATTACK_TRUE_KEY, k1, k2, NULL };
-    double fwd = 0, adj = 0, zero = 0;
+    double fwd = 0, adj = 0, lin = 0, zero = 0;
     for (size_t i = 0; rc == 0 && i < sizeof keys / sizeof *keys; i++)
-        rc = probe_key(a, keys[i], &b, &fwd, &adj, &zero, err);
+        rc = probe_key(a, keys[i], &b, &fwd, &adj, &lin, &zero, err);
     char extra[128];
     snprintf(extra, sizeof extra, "{\"probed\": \"%s\"}", kb_attack_transform_plugin(a)->name);
     if (rc == 0)
         rc = kb_attack_metric(a, "forward_error", fwd, 0, extra, err);
     if (rc == 0)
         rc = kb_attack_metric(a, "adjoint_error", adj, 0, extra, err);
+    if (rc == 0)
+        rc = kb_attack_metric(a, "adjoint_error_linear", lin, 0, extra, err);
     if (rc == 0)
         rc = kb_attack_metric(a, "vjp_zero_error", zero, 0, extra, err);
     kb_attack_key_free(a, k1);
