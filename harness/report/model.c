@@ -80,13 +80,32 @@ struct priv {
 
 /* ------------------------------------------------------------------ JSON helpers */
 
+/* index[key] = i. The keys are only looked up, never dumped, so they need
+ * not be valid UTF-8 (_nocheck: an axis value cut inside a character used to
+ * be refused, and the refused index freed while still in use); callers keep
+ * i themselves rather than read it back. */
+static void index_set(json_t *index, const char *key, size_t i)
+{
+    if (json_object_set_new_nocheck(index, key, json_integer((json_int_t)i)) < 0)
+        oom();
+}
+
+/* "run\x1fid": the key of a cell in the cell index (whole, not cut). */
+static char *cell_key(size_t run, const char *id)
+{
+    char *key;
+    if (asprintf(&key, "%zu\x1f%s", run, id) < 0)
+        oom();
+    return key;
+}
+
 const char *kb_report_str(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
 }
 
-void kb_report_scalar_text(char *out, size_t n, const json_t *v)
+static void scalar_text_raw(char *out, size_t n, const json_t *v)
 {
     if (!v || json_is_null(v))
         out[0] = '\0';
@@ -105,6 +124,31 @@ void kb_report_scalar_text(char *out, size_t n, const json_t *v)
         snprintf(out, n, "%s", s ? s : "");
         free(s);
     }
+}
+
+/* Cut a string that snprintf truncated back to a whole UTF-8 character: a
+ * cut character would make the text (and the index keys built from it)
+ * invalid UTF-8, which jansson refuses as an object key. */
+static void utf8_trim(char *out, size_t n)
+{
+    size_t len = strlen(out);
+    if (n == 0 || len + 1 < n)
+        return;   /* not truncated */
+    size_t i = len;
+    while (i > 0 && ((unsigned char)out[i - 1] & 0xC0) == 0x80)
+        i--;      /* back over continuation bytes to the lead byte */
+    if (i > 0 && ((unsigned char)out[i - 1] & 0x80)) {
+        unsigned char lead = (unsigned char)out[i - 1];
+        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (len - (i - 1) < need)
+            out[i - 1] = '\0';   /* the last character is incomplete */
+    }
+}
+
+void kb_report_scalar_text(char *out, size_t n, const json_t *v)
+{
+    scalar_text_raw(out, n, v);
+    utf8_trim(out, n);
 }
 
 static double num_or_nan(const json_t *v)
@@ -254,11 +298,12 @@ static void read_status(struct builder *b, struct kb_report_cell *c)
 static size_t cell_of(struct builder *b, size_t r, const char *id, const json_t *src,
                       bool from_plan)
 {
-    char key[600];
-    snprintf(key, sizeof key, "%zu\x1f%s", r, id);
+    char *key = cell_key(r, id);
     json_t *ix = json_object_get(b->cell_index, key);
-    if (ix)
+    if (ix) {
+        free(key);
         return (size_t)json_integer_value(ix);
+    }
     struct arena *a = &b->pv->a;
     struct kb_report_cell *c = push(&b->cells, &b->n_cells, &b->cap_cells, sizeof *c);
     c->run = r;
@@ -283,7 +328,8 @@ static size_t cell_of(struct builder *b, size_t r, const char *id, const json_t 
     size_t n_axes_src = b->n_cells - 1;
     *(const json_t **)push(&b->cell_axes, &n_axes_src, &b->cap_cell_axes, sizeof *b->cell_axes) =
         json_object_get(src, "axes");
-    json_object_set_new(b->cell_index, key, json_integer((json_int_t)(b->n_cells - 1)));
+    index_set(b->cell_index, key, b->n_cells - 1);
+    free(key);
     return b->n_cells - 1;
 }
 
@@ -366,6 +412,7 @@ static void build_groups(struct builder *b)
                 fprintf(f, "\x1f%s", c->axis_values[k]);
         fclose(f);
         json_t *ix = json_object_get(b->group_index, key);
+        size_t gi = ix ? (size_t)json_integer_value(ix) : b->n_groups;
         if (!ix) {
             struct kb_report_group *g = push(&b->groups, &b->n_groups, &b->cap_groups, sizeof *g);
             g->run = c->run;
@@ -378,11 +425,9 @@ static void build_groups(struct builder *b)
             g->backbone = c->backbone;
             g->transform = c->transform;
             g->cells = alloc0(&b->pv->a, b->n_cells, sizeof *g->cells);
-            ix = json_integer((json_int_t)(b->n_groups - 1));
-            json_object_set_new(b->group_index, key, ix);
+            index_set(b->group_index, key, gi);
         }
         free(key);
-        size_t gi = (size_t)json_integer_value(ix);
         struct kb_report_group *g = &b->groups[gi];
         ((size_t *)g->cells)[g->n_cells++] = i;
         c->group = gi;
@@ -391,11 +436,11 @@ static void build_groups(struct builder *b)
 
 static size_t cell_lookup(const json_t *index, const json_t *rec)
 {
-    char key[600];
-    snprintf(key, sizeof key, "%lld\x1f%s",
-             (long long)json_integer_value(json_object_get(rec, "run_index")),
-             kb_report_str(rec, "cell"));
-    return (size_t)json_integer_value(json_object_get(index, key));
+    char *key = cell_key((size_t)json_integer_value(json_object_get(rec, "run_index")),
+                         kb_report_str(rec, "cell"));
+    size_t c = (size_t)json_integer_value(json_object_get(index, key));
+    free(key);
+    return c;
 }
 
 /* The cell index of a record. */
@@ -482,6 +527,7 @@ static void build_aggs(struct builder *b)
         if (asprintf(&key, "%zu\x1f%s\x1f%s\x1f%s\x1f%s", g, cond, metric, variant, cls) < 0)
             oom();
         json_t *ix = json_object_get(index, key);
+        size_t ai = ix ? (size_t)json_integer_value(ix) : n;
         if (!ix) {
             struct agg_acc *e = push(&acc, &n, &cap, sizeof *e);
             e->group = g;
@@ -489,11 +535,10 @@ static void build_aggs(struct builder *b)
             e->metric = sdup(a, metric);
             e->variant = sdup(a, variant);
             e->class_name = sdup(a, cls);
-            ix = json_integer((json_int_t)(n - 1));
-            json_object_set_new(index, key, ix);
+            index_set(index, key, ai);
         }
         free(key);
-        struct agg_acc *e = &acc[json_integer_value(ix)];
+        struct agg_acc *e = &acc[ai];
         double v = num_or_nan(json_object_get(rec, "value"));
         if (isnan(v))
             continue;   /* e.g. wrong_key / no_other_key */
@@ -567,7 +612,14 @@ static bool is_transform_axis(const char *path)
     return !strncmp(path, "transform.", 10) || !strcmp(path, "transform");
 }
 
-/* The key of a group without its seed and, when `skip_transform`, its transform axes. */
+/* The transform's name axis: what tells a `none` group from a keyed one. */
+static bool is_transform_name_axis(const char *path)
+{
+    return !strcmp(path, "transform.name") || !strcmp(path, "transform");
+}
+
+/* The key of a group without its seed and its transform's name and, when
+ * `skip_transform`, without any transform axis. */
 static char *group_key(const struct kb_report *m, const struct kb_report_group *g,
                        bool skip_transform)
 {
@@ -576,7 +628,8 @@ static char *group_key(const struct kb_report *m, const struct kb_report_group *
     FILE *f = kb_report_open(&key, &len);
     fprintf(f, "%zu", g->run);
     for (size_t k = 0; k < m->n_axes; k++)
-        if (!m->axes[k].is_seed && !(skip_transform && is_transform_axis(m->axes[k].path)))
+        if (!m->axes[k].is_seed && !is_transform_name_axis(m->axes[k].path) &&
+            !(skip_transform && is_transform_axis(m->axes[k].path)))
             fprintf(f, "\x1f%s", g->axis_values[k]);
     fclose(f);
     return key;
@@ -593,8 +646,9 @@ static void find_unprotected(struct kb_report *m, struct priv *pv)
         if (strcmp(m->groups[g].transform, "none"))
             continue;
         char *ke = group_key(m, &m->groups[g], false), *kl = group_key(m, &m->groups[g], true);
-        json_object_set_new(exact, ke, json_integer((json_int_t)g));
-        json_object_set_new(loose, kl, json_integer(json_object_get(loose, kl) ? -1 : (json_int_t)g));
+        json_object_set_new_nocheck(exact, ke, json_integer((json_int_t)g));
+        json_object_set_new_nocheck(loose, kl,
+                                    json_integer(json_object_get(loose, kl) ? -1 : (json_int_t)g));
         free(ke), free(kl);
     }
     pv->unprotected = keep(&pv->a, calloc(m->n_groups ? m->n_groups : 1, sizeof *pv->unprotected));
@@ -731,7 +785,7 @@ static struct series_acc *series_get(struct series_set *s, enum kb_report_series
         free(key);
         return &s->v[json_integer_value(ix)];
     }
-    json_object_set_new(s->index, key, json_integer((json_int_t)s->n));
+    index_set(s->index, key, s->n);
     free(key);
     struct series_acc *e = push(&s->v, &s->n, &s->cap, sizeof *e);
     e->kind = kind;
@@ -923,6 +977,7 @@ static void build_compare(struct builder *b)
         fprintf(f, "%s\x1f%s\x1f%s", ag->condition, ag->metric, ag->variant);
         fclose(f);
         json_t *ix = json_object_get(index, key);
+        size_t ri = ix ? (size_t)json_integer_value(ix) : n;
         if (!ix) {
             struct kb_report_compare_row *r = push(&rows, &n, &cap, sizeof *r);
             r->axis_values = g->axis_values;
@@ -934,11 +989,10 @@ static void build_compare(struct builder *b)
             for (size_t k = 0; k < m->n_runs; k++)
                 per[k] = no_stat();
             r->per_run = per;
-            ix = json_integer((json_int_t)(n - 1));
-            json_object_set_new(index, key, ix);
+            index_set(index, key, ri);
         }
         free(key);
-        struct kb_report_stat *per = (struct kb_report_stat *)rows[json_integer_value(ix)].per_run;
+        struct kb_report_stat *per = (struct kb_report_stat *)rows[ri].per_run;
         per[g->run] = is_wrong_key(ag->condition) ? ag->pooled : ag->stat;
     }
     json_decref(index);

@@ -675,3 +675,108 @@ Test(report, a_report_that_fails_keeps_the_run)
     cr_assert_eq(m->runs[0].n_done, 4, "every cell of the run is done");
     kb_report_free(m);
 }
+
+/* ------------------------------------------------------------------ hand-made runs */
+
+struct mini_cell {
+    const char *id, *transform, *block;   /* block: the JSON of the block_size axis value */
+    int seed;
+    double accuracy;
+};
+
+/* A run dir of correct-key accuracies only: plan.json and journal.jsonl. */
+static void write_mini_run(const char *run, const struct mini_cell *cells, size_t n)
+{
+    cr_assert_eq(mkdir(run, 0755), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/plan.json", run);
+    FILE *plan = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/journal.jsonl", run);
+    FILE *journal = fopen(path, "w");
+    cr_assert(plan && journal);
+    fprintf(plan, "{\"name\": \"%s\", \"axes\": [\"transform.name\", \"transform.block_size\", "
+                  "\"seed\"], \"cells\": [", run);
+    for (size_t i = 0; i < n; i++) {
+        const struct mini_cell *c = &cells[i];
+        char axes[4096];
+        snprintf(axes, sizeof axes, "{\"transform.name\": \"%s\", \"transform.block_size\": %s, "
+                 "\"seed\": %d}", c->transform, c->block, c->seed);
+        fprintf(plan, "%s{\"id\": \"%s\", \"name\": \"%s\", \"axes\": %s, \"config\": {\"seed\": %d, "
+                      "\"transform\": {\"name\": \"%s\"}}}", i ? ", " : "", c->id, c->id, axes,
+                c->seed, c->transform);
+        fprintf(journal, "{\"type\": \"measurement\", \"cell\": \"%s\", \"cell_name\": \"%s\", "
+                         "\"axes\": %s, \"transform\": \"%s\", \"seed\": %d, \"condition\": "
+                         "\"correct_key\", \"metric\": \"accuracy\", \"value\": %g, \"n\": 100}\n",
+                c->id, c->id, axes, c->transform, c->seed, c->accuracy);
+    }
+    fputs("]}\n", plan);
+    fclose(plan);
+    fclose(journal);
+}
+
+static bool valid_utf8(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t need = *p < 0x80 ? 0 : *p >= 0xF0 ? 3 : *p >= 0xE0 ? 2 : *p >= 0xC0 ? 1 : 9;
+        if (need == 9)
+            return false;
+        p++;
+        for (size_t k = 0; k < need; k++, p++)
+            if ((*p & 0xC0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+/* An axis value longer than a table cell is cut at a whole character: cut
+ * inside one, the group index refused the key and the cell landed in another
+ * transform's group (read through a freed index entry). */
+Test(report, long_axis_values_are_cut_at_a_character)
+{
+    char block[1300] = "\"";
+    for (int i = 0; i < 600; i++)
+        strcat(block, "é");
+    strcat(block, "\"");
+    const struct mini_cell cells[] = {
+        { "u1", "none", "2", 0, 0.9 }, { "u2", "negpos", block, 0, 0.5 },
+        { "u3", "negpos", block, 1, 0.6 },
+    };
+    write_mini_run("long", cells, 3);
+    const char *runs[] = { "long" };
+    struct kb_report *m = load(runs, 1);
+    cr_assert_eq(m->n_cells, 3);
+    for (size_t i = 0; i < m->n_cells; i++)
+        for (size_t k = 0; k < m->n_axes; k++)
+            cr_assert(valid_utf8(m->cells[i].axis_values[k]), "cell %zu axis %zu", i, k);
+    cr_assert_eq(m->n_groups, 2, "the two negpos seeds are one group");
+    cr_assert_str_eq(m->groups[m->cells[1].group].transform, "negpos");
+    cr_assert_eq(m->cells[1].group, m->cells[2].group);
+    cr_assert_neq(m->cells[0].group, m->cells[1].group);
+    kb_report_free(m);
+}
+
+/* With a `none` group per block size, each keyed row's unprotected column is
+ * the `none` of its own block size (it was empty: the exact match compared
+ * the transform's name too, so only the ambiguous loose match was left). */
+Test(report, unprotected_pairs_by_block_size)
+{
+    const struct mini_cell cells[] = {
+        { "n2a", "none", "2", 0, 0.50 }, { "n2b", "none", "2", 1, 0.52 },
+        { "n4a", "none", "4", 0, 0.90 }, { "n4b", "none", "4", 1, 0.92 },
+        { "p2a", "negpos", "2", 0, 0.40 }, { "p2b", "negpos", "2", 1, 0.41 },
+        { "p4a", "negpos", "4", 0, 0.80 }, { "p4b", "negpos", "4", 1, 0.81 },
+    };
+    write_mini_run("pair", cells, 8);
+    const char *runs[] = { "pair" };
+    struct kb_report *m = load(runs, 1);
+    const struct kb_report_headline *h2 = headline_of(m, group_of(m, 0, "negpos", "2"));
+    const struct kb_report_headline *h4 = headline_of(m, group_of(m, 0, "negpos", "4"));
+    cr_assert(h2 && h4);
+    cr_assert_eq(h2->unprotected.n, 2);
+    NEAR(h2->unprotected.mean, 0.51);
+    cr_assert_eq(h4->unprotected.n, 2);
+    NEAR(h4->unprotected.mean, 0.91);
+    cr_assert_null(headline_of(m, group_of(m, 0, "none", "2")), "a `none` serving as a column is no row");
+    cr_assert_eq(m->n_headline, 2);
+    kb_report_free(m);
+}
