@@ -90,6 +90,9 @@ static void teardown(void)
 
 TestSuite(pgd, .init = setup, .fini = teardown, .timeout = 120);
 
+/* pretrain epochs of the next spec (write_spec resets it to 4) */
+static int pretrain_epochs = 4;
+
 static const char *write_spec(const char *transform, const char *attacks)
 {
     static char p[256];
@@ -103,12 +106,13 @@ static const char *write_spec(const char *transform, const char *attacks)
                "splits: {finetune: {fraction: 0.5}, attacker: {count: 40}}\n"
                "backbone: {name: mlp, hidden: 32, depth: 1}\n"
                "transform: [%s]\n"
-               "pretrain: {epochs: 4, batch_size: 32, lr: 0.05}\n"
-               "finetune: {epochs: 2, batch_size: 32, lr: 0.05}\n"
+               "pretrain: {epochs: %d, batch_size: 32, lr: 0.05}\n"
+               "finetune: {epochs: %d, batch_size: 32, lr: 0.05}\n"
                "evaluate: {wrong_keys: 1}\n"
                "attacks: [%s]\n",
-            transform, attacks);
+            transform, pretrain_epochs, pretrain_epochs ? 2 : 6, attacks);
     fclose(f);
+    pretrain_epochs = 4;
     return p;
 }
 
@@ -182,6 +186,26 @@ Test(pgd, lowers_the_accuracy_of_an_unprotected_model)
     /* the protected model was fine-tuned from the pretrained one: it transfers */
     cr_assert_float_eq(value(recs, "clean_accuracy_transfer"), clean, 1e-12);
     cr_assert_lt(transfer, clean - 0.2, "transfer %.3f vs clean %.3f", transfer, clean);
+    json_decref(recs);
+}
+
+/* transfer differentiates the PRETRAINED model: with no pretraining (its
+ * weights are the random init) and a protected model that learnt the task in
+ * fine-tuning, its gradient is noise, and the attack barely transfers, while
+ * the protected model's own gradient (plain, on the same images) breaks it. */
+Test(pgd, transfer_differentiates_the_pretrained_model)
+{
+    pretrain_epochs = 0;
+    json_t *recs = run_pgd("{name: pgd, eps: 0.1, steps: 10, step: 0.025, images: 80, "
+                           "settings: \"plain, transfer\"}");
+    double clean = value(recs, "clean_accuracy_transfer");
+    double plain = value(recs, "robust_accuracy_plain");
+    double transfer = value(recs, "robust_accuracy_transfer");
+    cr_log_info("clean %.3f plain %.3f transfer from an untrained model %.3f", clean, plain,
+                transfer);
+    cr_assert_gt(clean, 0.7, "the protected model must learn the task (clean %.3f)", clean);
+    cr_assert_lt(plain, clean - 0.4, "plain %.3f vs clean %.3f", plain, clean);
+    cr_assert_gt(transfer, plain + 0.3, "transfer %.3f vs plain %.3f", transfer, plain);
     json_decref(recs);
 }
 
