@@ -48,7 +48,9 @@ void kb_report_md_escape(FILE *f, const char *s)
 
 /* LaTeX text mode with only the core (OT1 or T1) fonts: the ten specials as
  * commands, and < > | " which OT1 sets as other glyphs (" as a straight
- * quote from the typewriter font: \textquotedbl needs T1). */
+ * quote from the typewriter font: \textquotedbl needs T1). Control
+ * characters become spaces: pdflatex refuses them (^^A "not set up") or
+ * reads them as a paragraph end (^^L), which breaks a caption. */
 void kb_report_tex_escape(FILE *f, const char *s)
 {
     for (const char *p = s; *p; p++) {
@@ -67,8 +69,7 @@ void kb_report_tex_escape(FILE *f, const char *s)
         case '>': fputs("\\textgreater{}", f); break;
         case '"': fputs("{\\ttfamily\\char34}", f); break;
         case '|': fputs("\\textbar{}", f); break;
-        case '\n': case '\r': fputc(' ', f); break;
-        default: fputc(*p, f);
+        default: fputc((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
         }
     }
 }

@@ -1,12 +1,56 @@
 /* report.tex: booktabs tables to \input into any article that loads booktabs. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <keybench/report.h>
 #include "report_internal.h"
 
+/* The code point of the UTF-8 character at s and its length; 0 for an
+ * invalid or overlong sequence (a status file need not be UTF-8). */
+static uint32_t utf8_decode(const unsigned char *s, size_t *len)
+{
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    *len = 1;
+    if (n == 0 || s[0] > 0xF4)
+        return 0;
+    uint32_t cp = s[0] & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    *len = n;
+    return cp;
+}
+
+/* Whether pdflatex sets a character of another's text as it is, with only
+ * the default OT1 fonts and utf8 input: Latin-1 and Latin Extended-A less
+ * the letters OT1 lacks (tested: « » Ð Þ ð þ Ą ą Đ đ Ę ę Ħ ħ Į į ĸ Ŀ ŀ ŉ Ŋ ŋ
+ * Ŧ ŧ Ų ų ſ stop pdflatex with an error). */
+static bool tex_sets(uint32_t cp)
+{
+    static const uint16_t missing[] = { 0xAB, 0xBB, 0xD0, 0xDE, 0xF0, 0xFE, 0x104, 0x105,
+                                        0x110, 0x111, 0x118, 0x119, 0x126, 0x127, 0x12E, 0x12F,
+                                        0x138, 0x13F, 0x140, 0x149, 0x14A, 0x14B, 0x166, 0x167,
+                                        0x172, 0x173, 0x17F };
+    if (cp < 0xA0 || cp > 0x17F)
+        return false;
+    for (size_t i = 0; i < sizeof missing / sizeof *missing; i++)
+        if (cp == missing[i])
+            return false;
+    return true;
+}
+
 /* Text in a table or caption: escaped, and the few non-ASCII characters the
- * report's own texts use set as LaTeX (pdflatex's utf8 does not know them all). */
+ * report's own texts use set as LaTeX (pdflatex's utf8 does not know them all).
+ * Any other character pdflatex cannot set (Greek, CJK, …: "Unicode character
+ * not set up", which stops the document) is a '?': report.md, report.html
+ * and the CSVs keep the text whole. */
 static void tex_text(FILE *f, const char *s)
 {
     static const char *const map[][2] = {
@@ -15,7 +59,9 @@ static void tex_text(FILE *f, const char *s)
         { "≤", "$\\leq$" }, { "…", "\\ldots{}" },
     };
     while (*s) {
-        size_t run = strcspn(s, "\xc2\xc3\xce\xe2");   /* lead bytes of the mapped characters */
+        size_t run = 0;   /* ASCII: kb_report_tex_escape; the rest one character at a time */
+        while (s[run] && !((unsigned char)s[run] & 0x80))
+            run++;
         if (run) {
             char chunk[256];
             size_t n = run < sizeof chunk - 1 ? run : sizeof chunk - 1;
@@ -31,9 +77,15 @@ static void tex_text(FILE *f, const char *s)
         if (k < nmap) {
             fputs(map[k][1], f);
             s += strlen(map[k][0]);
-        } else {
-            fputc(*s++, f);   /* another UTF-8 character: left to inputenc */
+            continue;
         }
+        size_t len;
+        uint32_t cp = utf8_decode((const unsigned char *)s, &len);
+        if (tex_sets(cp))
+            fwrite(s, 1, len, f);   /* left to inputenc */
+        else
+            fputc('?', f);
+        s += len;
     }
 }
 

@@ -481,6 +481,7 @@ Test(report, escapers)
         { kb_report_md_escape, "line\nbreak", "line break" },
         { kb_report_tex_escape, "50% of $x_1$ & {y}", "50\\% of \\$x\\_1\\$ \\& \\{y\\}" },
         { kb_report_tex_escape, "~^\\", "\\textasciitilde{}\\textasciicircum{}\\textbackslash{}" },
+        { kb_report_tex_escape, "a\x01" "b\x0c" "c\x7f" "d\te", "a b c d e" },  /* pdflatex refuses them */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *got = escaped(cases[i].fn, cases[i].in);

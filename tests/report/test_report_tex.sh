@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # report.tex compiles inside a minimal article with booktabs (pdflatex from
 # texlive; skipped, exit 77, where it is not installed): the fixture's run,
-# two runs compared, and the hostile strings.
+# two runs compared, the hostile strings, and a name of characters pdflatex
+# cannot set.
 # usage: test_report_tex.sh KEYBENCH MAKE_FIXTURE
 set -uo pipefail
 kb=$(realpath "$1") make_fixture=$(realpath "$2")
@@ -13,9 +14,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 "$make_fixture" . || exit 1
+# a run whose name pdflatex cannot set as it is: Greek, CJK, letters OT1
+# lacks, control characters (^^A is refused, ^^L ends the caption)
+cp -r a unicode
+sed -i 's/"name": "fixture"/"name": "\\u03b1-sweep \\u4e2d \\u00abx\\u00bb \\u0001 \\u000c \\u00e9"/' unicode/plan.json
+grep -q 'u03b1-sweep' unicode/plan.json || { echo "not ok - the unicode run's name"; exit 1; }
 fail=0
 n=0
-for runs in "a" "a b" "hostile"; do
+for runs in "a" "a b" "hostile" "unicode"; do
   n=$((n + 1))
   # shellcheck disable=SC2086
   "$kb" report $runs -o "out$n" --format tex -q || { echo "not ok - report $runs"; fail=1; continue; }
