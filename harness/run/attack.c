@@ -233,6 +233,34 @@ bool kb_attack_differentiable(const struct kb_attack *a)
     return KB_TRANSFORM_HAS(a->tops, key_layout);
 }
 
+/* A plugin's layout is checked, not trusted: a source outside the image would
+ * read out of bounds, and a sign or denominator outside the op's contract
+ * would silently make the forward differ from encrypt. The error names the
+ * first bad value's index, never the key's layout itself. */
+static const char *layout_fault(uint32_t src, int8_t sign, float denom, size_t img)
+{
+    if (src >= img)
+        return "a source outside the image";
+    if (sign < -1 || sign > 1)
+        return "a sign other than -1, 0, +1";
+    if (!(denom > 0.0f) || !isfinite(denom))
+        return "a denominator that is not a positive number";
+    return NULL;
+}
+
+static int layout_check(const struct kb_attack *a, const uint32_t *src, const int8_t *sign,
+                        const float *denom, size_t img, struct kb_error *err)
+{
+    for (size_t k = 0; k < img; k++) {
+        const char *what = layout_fault(src[k], sign[k], denom[k], img);
+        if (what)
+            return kb_error_set(err, "transform '%s': key_layout gives value %zu of %zu %s (a "
+                                "bug in the transform: plugins/GUIDE.md)",
+                                a->env->transform->name, k, img, what);
+    }
+    return 0;
+}
+
 static int layout_get(struct kb_attack *a, const void *key, struct layout *l, struct kb_error *err)
 {
     const struct kb_dataset *ds = a->env->train;
@@ -254,16 +282,20 @@ static int layout_get(struct kb_attack *a, const void *key, struct layout *l, st
     int8_t *hsign = l->sign + img;
     if (key) {
         a->tops->key_layout(a->env->tstate, resolve_key(a, key), hsrc, hsign, hden);
+        if (layout_check(a, hsrc, hsign, hden, img, err) < 0) {
+            layout_free(l);
+            return -1;
+        }
     } else {
         for (size_t k = 0; k < img; k++)
             hsrc[k] = (uint32_t)k, hsign[k] = 1, hden[k] = 255.0f;
     }
     for (size_t ch = 0; ch < c; ch++)
         for (size_t p = 0; p < hw; p++) {
-            size_t o = ch * hw + p, k = p * c + ch, s = hsrc[k] < img ? hsrc[k] : k;
+            size_t o = ch * hw + p, k = p * c + ch, s = hsrc[k];
             l->src[o] = (uint32_t)((s % c) * hw + s / c);
             l->gain[o] = 255.0f / hden[k];
-            l->sign[o] = hsign[k] < 0 ? -1 : hsign[k] > 0 ? 1 : 0;
+            l->sign[o] = hsign[k];
             l->tables |= l->sign[o] == 0;
         }
     return 0;

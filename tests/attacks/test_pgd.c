@@ -68,7 +68,8 @@ static void setup(void)
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, secret, sizeof secret), (ssize_t)sizeof secret);
     close(fd);
-    /* the probe attack and the template transform (no key_layout) */
+    /* the probe attack, the template transform (no key_layout) and the
+     * template with a broken key_layout (bad_layout) */
     const char *build = getenv("KEYBENCH_BUILD_ROOT");
     cr_assert_not_null(build);
     snprintf(p, sizeof p, "%s/plugins", dir);
@@ -78,6 +79,9 @@ static void setup(void)
     copy_file(p, q);
     snprintf(p, sizeof p, "%s/tests/plugin/template_xor.so", build);
     snprintf(q, sizeof q, "%s/plugins/template_xor.so", dir);
+    copy_file(p, q);
+    snprintf(p, sizeof p, "%s/tests/attacks/pgd_bad_layout.so", build);
+    snprintf(q, sizeof q, "%s/plugins/pgd_bad_layout.so", dir);
     copy_file(p, q);
 }
 
@@ -375,5 +379,40 @@ Test(pgd, a_transform_without_layout)
     json_t *recs = run_pgd_on("template_xor", "{name: pgd, steps: 2, images: 20, "
                                               "settings: \"whitebox,plain\"}");
     cr_assert_leq(value(recs, "robust_accuracy_whitebox"), value(recs, "clean_accuracy_whitebox"));
+    json_decref(recs);
+}
+
+/* A key_layout that breaks the op's contract (a source outside the image)
+ * fails the attack with one line naming the transform, instead of reading
+ * out of bounds or attacking through a forward that is not encrypt. */
+Test(pgd, a_layout_outside_the_image_fails_the_attack)
+{
+    const char *spec = write_spec("bad_layout", "{name: pgd, steps: 2, images: 20, "
+                                                "settings: \"plain, surrogate\"}");
+    char rd[256];
+    snprintf(rd, sizeof rd, "%s/run", dir);
+    struct kb_run_options o = kb_run_options_default();
+    o.spec_path = spec, o.run_dir = rd, o.quiet = true, o.summary = false, o.threads = 1;
+    int failed = -1;
+    struct kb_error err = {0};
+    cr_assert_eq(kb_run(&o, &failed, &err), 0, "%s", err.msg);
+    char jp[300];
+    snprintf(jp, sizeof jp, "%s/journal.jsonl", rd);
+    json_t *recs;
+    cr_assert_eq(kb_journal_read(&recs, jp, NULL, &err), 0, "%s", err.msg);
+    const char *msg = NULL;
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        const char *e = json_string_value(json_object_get(r, "error"));
+        if (e && strstr(e, "key_layout"))
+            msg = e;
+        const char *mt = json_string_value(json_object_get(r, "metric"));
+        cr_assert(!mt || !strstr(mt, "surrogate"), "a surrogate result was written: %s", mt);
+    }
+    cr_assert_not_null(msg, "no error about key_layout in the journal");
+    cr_log_info("%s", msg);
+    cr_assert(strstr(msg, "bad_layout") && strstr(msg, "outside the image") &&
+              !strchr(msg, '\n'), "%s", msg);
     json_decref(recs);
 }

@@ -38,8 +38,14 @@
  * native code in the harness's process, so this is a contract, not a
  * sandbox: kb_attack_key_agreement is for REPORTING (steering a search with
  * it is cheating), and the true key's ciphertexts (KB_ATTACK_TRUE_KEY in the
- * batch calls) are for ciphertext-only and white-box attacks. Shipped attacks
- * keep to that; review new ones for it.
+ * batch calls) are for ciphertext-only and white-box attacks. The
+ * differentiable transform with KB_ATTACK_TRUE_KEY (kb_attack_transform01 on
+ * images the attack chooses, and its vjp, whose output for a one-hot dy names
+ * the source of that value) shows the true key's layout, which for the
+ * permutation and negation transforms IS the key: white-box attacks only, and
+ * scoring (pgd encrypts its adversarial images with it and reads nothing
+ * back but the model's answers). Shipped attacks keep to that; review new
+ * ones for it.
  */
 #ifndef KEYBENCH_ATTACK_H
 #define KEYBENCH_ATTACK_H
@@ -130,7 +136,11 @@ KB_API void kb_attack_unnormalize_grad(const struct kb_attack *a, float *dx, siz
  * value is an input value copied or negated (linear in [0,1] space: x·g or
  * (1 − x)·g, g = 255/denominator) or sent through a key-dependent table.
  * The key is an attack's key or KB_ATTACK_TRUE_KEY (NULL: the identity); the
- * layout stays inside the harness (the true key's is never shown).
+ * layout itself is never returned, but the two calls below reveal it for the
+ * true key (see "What opaque means" above: white box and scoring only). A
+ * layout that breaks key_layout's contract (a source outside the image, a
+ * sign other than -1/0/+1, a denominator that is not a positive number)
+ * fails the call with one error naming the transform.
  *
  * Whether the cell's transform offers key_layout; without it the two calls
  * below fail (refuse such cells at plan time: kb_attack_ops.check). */
