@@ -781,3 +781,27 @@ Test(report, unprotected_pairs_by_block_size)
     cr_assert_eq(m->n_headline, 2);
     kb_report_free(m);
 }
+
+/* The comparison rule at its boundary: with two seeds each, a run differs from
+ * the first when |Δmean| > sqrt(std1² + std2²) (here 0.02), not before. */
+Test(report, runs_differ_beyond_the_combined_std_only)
+{
+    const struct mini_cell ref[] = { { "c0", "negpos", "2", 0, 0.50 }, { "c1", "negpos", "2", 1, 0.52 } };
+    const struct mini_cell near[] = { { "c0", "negpos", "2", 0, 0.518 }, { "c1", "negpos", "2", 1, 0.538 } };
+    const struct mini_cell far[] = { { "c0", "negpos", "2", 0, 0.522 }, { "c1", "negpos", "2", 1, 0.542 } };
+    write_mini_run("ref", ref, 2);
+    write_mini_run("near", near, 2);
+    write_mini_run("far", far, 2);
+    const char *runs[] = { "ref", "near", "far" };
+    struct kb_report *m = load(runs, 3);
+    const struct kb_report_compare_row *row = NULL;
+    for (size_t i = 0; i < m->n_compare; i++)
+        if (!strcmp(m->compare[i].condition, "correct_key"))
+            row = &m->compare[i];
+    cr_assert_not_null(row);
+    NEAR(row->per_run[0].std, sqrt(0.0002));
+    cr_assert_eq(row->diff[1], KB_REPORT_SAME, "|Δ| = 0.018 < 0.02");
+    cr_assert_eq(row->diff[2], KB_REPORT_DIFFERS, "|Δ| = 0.022 > 0.02");
+    cr_assert(row->differs);
+    kb_report_free(m);
+}
