@@ -588,6 +588,11 @@ static void group_samples(FILE *f, const struct kb_report *m, size_t g)
     bool shown = false;
     for (size_t k = 0; k < gr->n_cells && !shown; k++) {
         const struct kb_report_cell *c = &m->cells[gr->cells[k]];
+        if (!kb_report_safe_id(c->id)) { /* a hostile id must not embed a file from elsewhere */
+            if (!*why)
+                snprintf(why, sizeof why, "the cell id is not a plain name");
+            continue;
+        }
         snprintf(path, sizeof path, "%s/cells/%s/samples.png", m->runs[c->run].dir, c->id);
         char *uri = NULL;
         size_t len = 0;
@@ -632,7 +637,7 @@ static size_t groups_with_samples(const struct kb_report *m)
         for (size_t k = 0; k < m->groups[g].n_cells && !any; k++) {
             const struct kb_report_cell *c = &m->cells[m->groups[g].cells[k]];
             snprintf(path, sizeof path, "%s/cells/%s/samples.png", m->runs[c->run].dir, c->id);
-            any = access(path, R_OK) == 0;
+            any = kb_report_safe_id(c->id) && access(path, R_OK) == 0;
         }
         n += any;
     }

@@ -252,8 +252,7 @@ static int load_plans(struct builder *b, struct kb_error *err)
     return 0;
 }
 
-/* Whether a cell id is safe to put in a path (the runner's ids are hex). */
-static bool safe_id(const char *id)
+bool kb_report_safe_id(const char *id)
 {
     if (!*id)
         return false;
@@ -267,7 +266,7 @@ static bool safe_id(const char *id)
 static void read_status(struct builder *b, struct kb_report_cell *c)
 {
     c->status = c->error = "";
-    if (!safe_id(c->id))
+    if (!kb_report_safe_id(c->id))
         return;
     char path[4300];
     snprintf(path, sizeof path, "%s/cells/%s/status", b->runs[c->run].dir, c->id);

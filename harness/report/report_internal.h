@@ -40,6 +40,10 @@ void kb_report_axis_title(char *out, size_t n, const char *path);
 int kb_report_cmp_class(const char *a, const char *b);
 /* The aggregates of group g: m->aggs[*first .. *end). */
 void kb_report_group_aggs(const struct kb_report *m, size_t g, size_t *first, size_t *end);
+/* Whether a cell id (from a journal or plan.json) is safe to put in a path
+ * under RUN/cells/: letters, digits, - and _ only (the runner's ids are hex);
+ * "../../elsewhere" is not. */
+bool kb_report_safe_id(const char *id);
 /* The cell of a measurement record of m->records. */
 size_t kb_report_record_cell(const struct kb_report *m, const json_t *rec);
 /* The `none` group of the same run sharing every non-transform axis with group g

@@ -424,6 +424,28 @@ Test(html, a_samples_png_that_is_not_a_png_is_not_embedded)
     free(s);
 }
 
+/* A cell id from the journal is a path component: "../../x/cnp20" must not
+ * embed a PNG from outside the run's cells/ (status files were guarded, the
+ * sample grids were not). */
+Test(html, a_cell_id_that_leaves_the_run_embeds_nothing)
+{
+    char run[128], cmd[600];
+    snprintf(run, sizeof run, "%s/a", dir);
+    report_fixture_write(run, REPORT_FIXTURE_A);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/x/cnp20 && sed -i 's#\"cnp20\"#\"../../x/cnp20\"#g' "
+             "%s/plan.json %s/journal.jsonl && grep -q '\"../../x/cnp20\"' %s/journal.jsonl",
+             dir, run, run, run);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    char *b64 = write_png(run, "../../x/cnp20");
+    const char *runs[] = { run };
+    char *s = html_of("out", runs, 1);
+    cr_assert_null(strstr(s, b64), "a PNG from outside the run dir is embedded");
+    cr_assert_eq(count(s, "data:image"), 0);
+    cr_assert_gt(count(s, "No sample images"), 0);
+    free(b64);
+    free(s);
+}
+
 Test(html, two_runs_get_a_comparison_and_a_chart_each)
 {
     char a[128], b[128];
