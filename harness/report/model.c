@@ -423,13 +423,21 @@ static void build_groups(struct builder *b)
             g->dataset = c->dataset;
             g->backbone = c->backbone;
             g->transform = c->transform;
-            g->cells = alloc0(&b->pv->a, b->n_cells, sizeof *g->cells);
             index_set(b->group_index, key, gi);
         }
         free(key);
-        struct kb_report_group *g = &b->groups[gi];
-        ((size_t *)g->cells)[g->n_cells++] = i;
+        b->groups[gi].n_cells++;
         c->group = gi;
+    }
+    /* each group's cells, sized by its count (one array of every cell per
+     * group was groups × cells: gigabytes for a plan of 20000 cells) */
+    for (size_t g = 0; g < b->n_groups; g++) {
+        b->groups[g].cells = alloc0(&b->pv->a, b->groups[g].n_cells, sizeof *b->groups[g].cells);
+        b->groups[g].n_cells = 0;
+    }
+    for (size_t i = 0; i < b->n_cells; i++) {
+        struct kb_report_group *g = &b->groups[b->cells[i].group];
+        ((size_t *)g->cells)[g->n_cells++] = i;
     }
 }
 

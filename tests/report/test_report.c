@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -804,4 +805,35 @@ Test(report, runs_differ_beyond_the_combined_std_only)
     cr_assert_eq(row->diff[2], KB_REPORT_DIFFERS, "|Δ| = 0.022 > 0.02");
     cr_assert(row->differs);
     kb_report_free(m);
+}
+
+/* A plan of many groups loads in memory proportional to its cells: each group
+ * used to get an array as long as every cell of the report (20000 groups of
+ * one cell: 3.2 GB, refused here by a 1 GiB address-space limit). Not under
+ * AddressSanitizer, whose shadow memory needs a larger address space. */
+Test(report, many_groups_load_in_linear_memory)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    cr_skip_test("the address-space limit does not combine with AddressSanitizer");
+#else
+    enum { N = 20000 };
+    struct mini_cell *cells = calloc(N, sizeof *cells);
+    char (*ids)[16] = calloc(N, sizeof *ids), (*blocks)[16] = calloc(N, sizeof *blocks);
+    cr_assert(cells && ids && blocks);
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "c%d", i);
+        snprintf(blocks[i], sizeof blocks[i], "%d", i);
+        cells[i] = (struct mini_cell){ ids[i], "negpos", blocks[i], 0, 0.5 };
+    }
+    write_mini_run("many", cells, N);
+    struct rlimit lim = { 1ul << 30, 1ul << 30 };
+    cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+    const char *runs[] = { "many" };
+    struct kb_report *m = load(runs, 1);
+    cr_assert_eq(m->n_groups, N);
+    for (size_t g = 0; g < m->n_groups; g++)
+        cr_assert_eq(m->groups[g].n_cells, 1);
+    kb_report_free(m);
+    free(cells), free(ids), free(blocks);
+#endif
 }
