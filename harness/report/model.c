@@ -888,19 +888,18 @@ static void series_finish(struct arena *ar, struct series_acc *e, struct kb_repo
     qsort(p, n, sizeof *p, cmp_xy);
     double *x = alloc0(ar, n, sizeof *x), *y = alloc0(ar, n, sizeof *y);
     double *sd = e->over_seeds ? alloc0(ar, n, sizeof *sd) : NULL;
+    double *ys = calloc(n ? n : 1, sizeof *ys);   /* one buffer: not one per x (n² zeroing) */
+    if (!ys)
+        oom();
     size_t k = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         if (e->over_seeds) {
-            double *ys = calloc(n, sizeof *ys);
-            if (!ys)
-                oom();
             while (j < n && p[j].x == p[i].x) {
                 ys[j - i] = p[j].y;
                 j++;
             }
             struct kb_report_stat st = stat_of(ys, j - i);
-            free(ys);
             x[k] = p[i].x, y[k] = st.mean, sd[k] = st.std;
         } else {
             x[k] = p[i].x, y[k] = p[i].y;
@@ -909,6 +908,7 @@ static void series_finish(struct arena *ar, struct series_acc *e, struct kb_repo
         k++;
         i = j;
     }
+    free(ys);
     free(p);
     *o = (struct kb_report_series){ e->kind, e->group, e->cell, e->name, e->variant, x, y, sd, k };
 }
