@@ -94,8 +94,9 @@ static void teardown(void)
 
 TestSuite(pgd, .init = setup, .fini = teardown, .timeout = 120);
 
-/* pretrain epochs of the next spec (write_spec resets it to 4) */
+/* pretrain epochs and dataset of the next spec (write_spec resets them) */
 static int pretrain_epochs = 4;
+static const char *dataset = "{name: idx, path: data}";
 
 static const char *write_spec(const char *transform, const char *attacks)
 {
@@ -106,7 +107,7 @@ static const char *write_spec(const char *transform, const char *attacks)
     fprintf(f, "name: s\n"
                "key: lab.key\n"
                "plugin_path: plugins\n"
-               "dataset: {name: idx, path: data}\n"
+               "dataset: %s\n"
                "splits: {finetune: {fraction: 0.5}, attacker: {count: 40}}\n"
                "backbone: {name: mlp, hidden: 32, depth: 1}\n"
                "transform: [%s]\n"
@@ -114,9 +115,10 @@ static const char *write_spec(const char *transform, const char *attacks)
                "finetune: {epochs: %d, batch_size: 32, lr: 0.05}\n"
                "evaluate: {wrong_keys: 1}\n"
                "attacks: [%s]\n",
-            transform, pretrain_epochs, pretrain_epochs ? 2 : 6, attacks);
+            dataset, transform, pretrain_epochs, pretrain_epochs ? 2 : 6, attacks);
     fclose(f);
     pretrain_epochs = 4;
+    dataset = "{name: idx, path: data}";
     return p;
 }
 
@@ -352,6 +354,62 @@ Test(pgd, the_differentiable_transform_is_the_transform_and_its_adjoint)
     }
     cr_assert_eq(cells, 5);
     cr_assert_eq(linear, 5);
+    json_decref(recs);
+}
+
+/* CIFAR-10 binary stand-in: 1 label byte + 3072 planar bytes per record. */
+static void write_cifar(const char *path, int n, int salt)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    for (int i = 0; i < n; i++) {
+        fputc(i % 10, f);
+        for (int k = 0; k < 3072; k++)
+            fputc((k * 7 + i * 13 + salt) & 0xff, f);
+    }
+    fclose(f);
+}
+
+/* The same probe on colour images: the harness's planar (NCHW) images
+ * against the transforms' interleaved (HWC) layouts, channel shuffling and
+ * FFX's tables included. */
+Test(pgd, the_differentiable_transform_on_colour_images)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/cifar", dir);
+    mkdir(p, 0755);
+    for (int b = 1; b <= 5; b++) {
+        snprintf(p, sizeof p, "%s/cifar/data_batch_%d.bin", dir, b);
+        write_cifar(p, 20, b);
+    }
+    snprintf(p, sizeof p, "%s/cifar/test_batch.bin", dir);
+    write_cifar(p, 12, 99);
+    dataset = "{name: cifar10, path: cifar}";
+    pretrain_epochs = 1;
+    json_t *recs = run_pgd_on(
+        "{name: pixel_shuffle, block_size: 4}, {name: negpos, block_size: 4}, "
+        "{name: block_scramble, block_size: 4, rotate: true, flip: true, negpos: true, "
+        "channel_shuffle: true}, {name: ffx, block_size: 4}",
+        "pgd_layout_probe");
+    size_t i;
+    json_t *r;
+    int cells = 0;
+    json_array_foreach(recs, i, r) {
+        const char *cnd = cond_name(json_string_value(json_object_get(r, "condition")));
+        const char *mt = json_string_value(json_object_get(r, "metric"));
+        const char *cell = json_string_value(json_object_get(r, "probed"));
+        if (!cnd || strcmp(cnd, "pgd_layout_probe") || !mt || !cell)
+            continue;
+        double v = json_number_value(json_object_get(r, "value"));
+        cr_log_info("rgb %s %s %.3g", cell, mt, v);
+        if (!strcmp(mt, "forward_error")) {
+            cr_assert_leq(v, 1e-6, "%s: forward differs from encrypt by %g", cell, v);
+            cells++;
+        } else if (!strcmp(mt, "adjoint_error_linear") ||
+                 (!strcmp(mt, "adjoint_error") && strcmp(cell, "ffx")))
+            cr_assert_leq(v, 1e-4, "%s: %s %g", cell, mt, v);
+    }
+    cr_assert_eq(cells, 4);
     json_decref(recs);
 }
 
