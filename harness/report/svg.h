@@ -15,7 +15,9 @@
  * copy stays readable. Output is deterministic (fixed number formats, no
  * clock, no randomness): golden-testable. Every text is HTML/XML-escaped.
  * Values are in the axis unit (the caller scales fractions to percent). NaN
- * values are not drawn. Marks carry a class (bar, err, pt, box, line, mark)
+ * values are not drawn; data no axis can show (±1e308, or a lone -1e17 whose
+ * ticks would not be distinct numbers) get a 0–1 axis with the marks clamped
+ * to its edge, so a hostile journal cannot stall or break a chart. Marks carry a class (bar, err, pt, box, line, mark)
  * and a <title> with the value, shown as a tooltip without any script.
  */
 #ifndef KB_REPORT_SVG_H
