@@ -1,6 +1,7 @@
-/* Fixtures shared by the runner and attack tests: tiny synthetic IDX datasets. */
+/* Fixtures shared by the runner and attack tests: tiny synthetic IDX and CIFAR-10 datasets. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -56,6 +57,30 @@ static int quadrant_pixel(void *ctx, uint32_t i, uint32_t label, int y, int x, u
 void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed)
 {
     write_idx_fn(data_dir, prefix, n, 4, seed, quadrant_pixel, NULL);
+}
+
+static void write_cifar(const char *path, int n, int salt)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    for (int i = 0; i < n; i++) {
+        fputc(i % 10, f);
+        for (int k = 0; k < 3072; k++)
+            fputc((k * 7 + i * 13 + salt) & 0xff, f);
+    }
+    fclose(f);
+}
+
+void write_cifar10(const char *data_dir, int per_batch, int test)
+{
+    char p[4200];
+    mkdir(data_dir, 0755);
+    for (int b = 1; b <= 5; b++) {
+        snprintf(p, sizeof p, "%s/data_batch_%d.bin", data_dir, b);
+        write_cifar(p, per_batch, b);
+    }
+    snprintf(p, sizeof p, "%s/test_batch.bin", data_dir);
+    write_cifar(p, test, 99);
 }
 
 json_t *run_spec_journal(const char *spec_path, const char *run_dir)

@@ -1,4 +1,5 @@
-/* Fixtures shared by the runner and attack tests: tiny synthetic IDX datasets. */
+/* Fixtures shared by the runner and attack tests: tiny synthetic IDX and
+ * CIFAR-10 datasets. */
 #ifndef KB_TEST_RUN_HELPERS_H
 #define KB_TEST_RUN_HELPERS_H
 
@@ -19,6 +20,11 @@ uint32_t test_noise(uint32_t *state);
 
 /* 4 classes: class k is bright in quadrant k (150 over noise 0..89). */
 void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed);
+
+/* A CIFAR-10 binary stand-in folder (created): data_batch_1..5.bin with
+ * per_batch records each and test_batch.bin with `test`; a record is 1 label
+ * byte (i % 10) and 3072 planar bytes (a pattern shifted by i and the file). */
+void write_cifar10(const char *data_dir, int per_batch, int test);
 
 /* Run SPEC into RUN_DIR (quiet, one engine thread), assert that it set up and
  * that no cell failed, and return RUN_DIR/journal.jsonl's records. */

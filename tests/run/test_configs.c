@@ -15,6 +15,8 @@
 #include <keybench/runner.h>
 #include <keybench/spec.h>
 
+#include "run_helpers.h"
+
 static char dir[64];
 
 static void setup(void)
@@ -94,30 +96,11 @@ static void count_lines(const char *path, const char *needle, int expect)
     cr_assert_eq(system(cmd), 0, "%s: expected %d lines with '%s'", path, expect, needle);
 }
 
-/* CIFAR-10 binary: 1 label byte + 3072 planar bytes per record. */
-static void write_cifar(const char *path, int n, int salt)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    for (int i = 0; i < n; i++) {
-        fputc(i % 10, f);
-        for (int k = 0; k < 3072; k++)
-            fputc((k * 7 + i * 13 + salt) & 0xff, f);
-    }
-    fclose(f);
-}
-
 Test(configs, cifar10_runs_on_stand_in_batches)
 {
     char data[256], p[512], run_dir[256];
     snprintf(data, sizeof data, "%s/cifar-10-batches-bin", dir);
-    mkdir(data, 0755);
-    for (int b = 1; b <= 5; b++) {
-        snprintf(p, sizeof p, "%s/data_batch_%d.bin", data, b);
-        write_cifar(p, 10, b);
-    }
-    snprintf(p, sizeof p, "%s/test_batch.bin", data);
-    write_cifar(p, 10, 99);
+    write_cifar10(data, 10, 10);
     char o_path[300];
     snprintf(o_path, sizeof o_path, "dataset.path=%s", data);
     const char *ovr[] = { o_path, "seed=0", "pretrain.epochs=1", "finetune.epochs=1",
