@@ -749,8 +749,19 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     /* the report's sample grid: plain, encrypted, wrong-key rows (pixels only) */
     char spath[4300];
     snprintf(spath, sizeof spath, "%s/cells/%s/samples.png", r->run_dir, kb_cell_id(c));
-    if (kb_samples_cell(spath, te->n ? te : tr, tp, tstate, key, ksize, 8, err) < 0)
-        goto out;
+    {
+        /* its wrong key comes from a public per-cell stream, as the evaluation's */
+        struct kb_rng sr;
+        char domain[64];
+        char *kctx = kb_key_context(tp->name, kb_cell_params(c, KB_KIND_TRANSFORM), seed);
+        snprintf(domain, sizeof domain, "samples/%s", kctx ? kctx : tp->name);
+        free(kctx);
+        kb_rng_init_seed(&sr, seed, domain);
+        int src = kb_samples_cell(spath, te->n ? te : tr, tp, tstate, key, ksize, 8, &sr, err);
+        kb_rng_wipe(&sr);
+        if (src < 0)
+            goto out;
+    }
 
     /* 4. attacks, each on its own copies of the models */
     if (kb_cell_attack_count(c) > 0) {

@@ -83,10 +83,10 @@ int kb_samples_grid(struct kb_image *out, const uint8_t *const *strips, size_t n
 /* A random key other than `key` (tiny key spaces: NP at M=2 on gray images
  * has 4 keys); false when 100 draws found none. */
 static bool draw_wrong_key(const struct kb_transform_ops *ops, const void *state, void *wkey,
-                           const void *key, size_t key_size, uint8_t *secret)
+                           const void *key, size_t key_size, uint8_t *secret, struct kb_rng *rng)
 {
     for (int tries = 0; tries < 100; tries++) {
-        kb_secret_random(secret); /* wrong keys are fresh random keys */
+        kb_rng_bytes(rng, secret, KB_SECRET_BYTES);
         ops->key_make(state, wkey, secret);
         if (memcmp(wkey, key, key_size) != 0)
             return true;
@@ -96,7 +96,7 @@ static bool draw_wrong_key(const struct kb_transform_ops *ops, const void *state
 
 int kb_samples_cell(const char *path, const struct kb_dataset *ds,
                     const struct kb_plugin *transform, const void *state, const void *key,
-                    size_t key_size, size_t n, struct kb_error *err)
+                    size_t key_size, size_t n, struct kb_rng *rng, struct kb_error *err)
 {
     const struct kb_transform_ops *ops = transform->ops;
     struct kb_image_shape shape = { ds->h, ds->w, ds->c };
@@ -124,7 +124,7 @@ int kb_samples_cell(const char *path, const struct kb_dataset *ds,
     kb_samples_to_u8(rows + n * image, y, n * image);
     size_t n_rows = 2;
     if ((transform->caps & KB_CAP_KEYED) && ops->keyspace_bits(state) > 0 &&
-        draw_wrong_key(ops, state, wkey, key, key_size, secret)) {
+        draw_wrong_key(ops, state, wkey, key, key_size, secret, rng)) {
         ops->decrypt(state, wkey, rows + 2 * n * image, y, n);
         n_rows = 3;
     }

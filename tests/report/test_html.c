@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -578,6 +579,24 @@ Test(html, runner_leaves_sample_grids_that_the_page_embeds)
         else
             cr_assert_eq(diff_enc, 0, "none's 'encrypted' row is the image");
         kb_image_free(&img);
+    }
+    /* a cell run again (its status removed) draws the same wrong key: same grid */
+    for (size_t i = 0; i < m->n_cells; i++) {
+        const struct kb_report_cell *c = &m->cells[i];
+        if (!strcmp(c->transform, "none"))
+            continue;
+        snprintf(p, sizeof p, "%s/cells/%s/samples.png", run, c->id);
+        size_t n1, n2;
+        uint8_t *first = NULL, *again = NULL;
+        cr_assert_eq(kb_file_read_all(p, 1 << 20, &first, &n1, &err), 0, "%s", err.msg);
+        cr_assert_eq(unlink(p), 0);
+        snprintf(lb, sizeof lb, "%s/cells/%s/status", run, c->id);
+        cr_assert_eq(unlink(lb), 0);
+        json_decref(run_spec_journal(spec, run));
+        cr_assert_eq(kb_file_read_all(p, 1 << 20, &again, &n2, &err), 0, "%s", err.msg);
+        cr_assert(n1 == n2 && !memcmp(first, again, n1), "the rerun drew another wrong key");
+        free(first);
+        free(again);
     }
     char *s = html_of("out", runs, 1);
     cr_assert_eq(count(s, "src=\"data:image/png;base64,"), m->n_groups);

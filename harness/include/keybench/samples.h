@@ -3,7 +3,7 @@
  *
  *     size_t idx[8];
  *     size_t n = kb_samples_pick(idx, &test, 8);           // one image per class in turn
- *     kb_samples_cell("cells/ab12/samples.png", &test, ops, state, key, key_size, 8, &err);
+ *     kb_samples_cell("cells/ab12/samples.png", &test, ops, state, key, key_size, 8, &rng, &err);
  *
  * Keys never leave memory: a grid holds pixels only.
  */
@@ -14,6 +14,7 @@
 #include <keybench/dataset.h>
 #include <keybench/image.h>
 #include <keybench/plugin.h>
+#include <keybench/rng.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,11 +44,12 @@ KB_API int kb_samples_grid(struct kb_image *out, const uint8_t *const *strips, s
 
 /* A cell's grid, written atomically to `path`: n test images of `ds` (one per
  * class) in three rows: the images; encrypted with `key`; for a keyed
- * transform, encrypted with `key` and decrypted with a fresh random wrong key
- * (two rows otherwise). */
+ * transform, encrypted with `key` and decrypted with a wrong key drawn from
+ * `rng` (a public stream: the same grid on a rerun; two rows otherwise). */
 KB_API int kb_samples_cell(const char *path, const struct kb_dataset *ds,
                            const struct kb_plugin *transform, const void *state, const void *key,
-                           size_t key_size, size_t n, struct kb_error *err) KB_WUR;
+                           size_t key_size, size_t n, struct kb_rng *rng,
+                           struct kb_error *err) KB_WUR;
 
 #ifdef __cplusplus
 }
