@@ -1,5 +1,6 @@
 /* The tables of report.md and report.tex (and any format that wants them):
  * built once from the model, rendered by each format's writer. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,16 +205,45 @@ static void attack_table(const struct kb_report *m, struct kb_tables *ts, const 
 
 /* ------------------------------------------------------------------ per class */
 
-static int cmp_class(const void *pa, const void *pb)
-{
-    return kb_report_cmp_class(*(const char *const *)pa, *(const char *const *)pb);
-}
-
 /* With more classes than this, the per-class table shows each group's lowest
  * and highest class instead of a column per class (results.csv has them all). */
 #define CLASS_COLUMNS_MAX 16
 
-/* Every class with a correct-key class accuracy, in class order. */
+/* A class and its place: the dataset's label (the records' class_index; runs
+ * made before it was journaled have none and sort after, by name). */
+struct class_order {
+    json_int_t index;
+    const char *name;
+};
+
+static int cmp_class_order(const void *pa, const void *pb)
+{
+    const struct class_order *x = pa, *y = pb;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return kb_report_cmp_class(x->name, y->name);
+}
+
+/* Each class name's smallest class_index over the correct-key records. */
+static json_t *class_indices(const struct kb_report *m)
+{
+    json_t *idx = json_object(), *r;
+    size_t i;
+    json_array_foreach(m->records, i, r) {
+        const char *cls = json_string_value(json_object_get(r, "class"));
+        const char *cond = json_string_value(json_object_get(r, "condition"));
+        json_t *ci = json_object_get(r, "class_index");
+        if (!cls || !cond || strcmp(cond, "correct_key") || !json_is_integer(ci) ||
+            json_integer_value(ci) < 0)
+            continue;
+        json_t *have = json_object_get(idx, cls);
+        if (!have || json_integer_value(ci) < json_integer_value(have))
+            json_object_set_new_nocheck(idx, cls, json_integer(json_integer_value(ci)));
+    }
+    return idx;
+}
+
+/* Every class with a correct-key class accuracy, in the dataset's class order. */
 static const char **class_names(const struct kb_report *m, size_t *n)
 {
     const char **classes = xcalloc(m->n_aggs, sizeof *classes);
@@ -228,7 +258,17 @@ static const char **class_names(const struct kb_report *m, size_t *n)
         classes[(*n)++] = a->class_name;
     }
     json_decref(seen);
-    qsort(classes, *n, sizeof *classes, cmp_class);
+    json_t *idx = class_indices(m);
+    struct class_order *order = xcalloc(*n ? *n : 1, sizeof *order);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *ci = json_object_get(idx, classes[i]);
+        order[i] = (struct class_order){ ci ? json_integer_value(ci) : LLONG_MAX, classes[i] };
+    }
+    qsort(order, *n, sizeof *order, cmp_class_order);
+    for (size_t i = 0; i < *n; i++)
+        classes[i] = order[i].name;
+    free(order);
+    json_decref(idx);
     return classes;
 }
 

@@ -474,7 +474,9 @@ static int record_eval(struct cell_ctx *cc, const char *condition, const struct 
     for (uint32_t k = 0; k < e->n_classes; k++) {
         double a = e->class_total[k] ? (double)e->class_correct[k] / (double)e->class_total[k] : NAN;
         kb_wilson(&lo, &hi, (double)e->class_correct[k], (double)e->class_total[k], 1.96);
-        json_t *extra = json_pack("{s:s}", "class", ds->class_names[k]);
+        /* class_index: the dataset's label, so reports keep the dataset's class order */
+        json_t *extra = json_pack("{s:s, s:I}", "class", ds->class_names[k], "class_index",
+                                  (json_int_t)k);
         if (record(cc, condition, "class_accuracy", a, e->class_total[k], lo, hi, extra, err) < 0)
             return -1;
     }

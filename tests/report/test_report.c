@@ -549,8 +549,10 @@ Test(report, only_the_asked_formats)
         cr_assert_not_null(f[i].write, "format %s has a writer", f[i].name);
 }
 
-/* Append copies of a's first class_accuracy record with other classes and values. */
-static void add_classes(const char *const *names, const double *values, size_t n)
+/* Append copies of a's first class_accuracy record with other classes and
+ * values (and class_index values, when indices is not NULL). */
+static void add_classes(const char *const *names, const double *values, size_t n,
+                        const long long *indices)
 {
     FILE *f = fopen("a/journal.jsonl", "r");
     cr_assert_not_null(f);
@@ -570,6 +572,8 @@ static void add_classes(const char *const *names, const double *values, size_t n
     for (size_t i = 0; i < n; i++) {
         json_object_set_new(proto, "class", json_string(names[i]));
         json_object_set_new(proto, "value", json_real(values[i]));
+        if (indices)
+            json_object_set_new(proto, "class_index", json_integer(indices[i]));
         char *s = json_dumps(proto, JSON_COMPACT | JSON_SORT_KEYS);
         fprintf(f, "%s\n", s);
         free(s);
@@ -582,7 +586,7 @@ Test(report, classes_of_mixed_names_are_all_found)
 {
     const char *names[] = { "2", "10", "1a", "9", "b" };
     double values[] = { 0.2, 0.3, 0.4, 0.5, 0.6 };
-    add_classes(names, values, 5);
+    add_classes(names, values, 5, NULL);
     const char *runs[] = { "a" };
     struct kb_report *m = load(runs, 1);
     size_t g = m->cells[0].group;   /* the prototype's cell comes first in results order */
@@ -592,6 +596,26 @@ Test(report, classes_of_mixed_names_are_all_found)
         NEAR(a->stat.mean, values[i]);
     }
     kb_report_free(m);
+}
+
+Test(report, classes_keep_the_dataset_order)
+{
+    /* the labels' order (class_index), not the names' (Fashion-MNIST: T-shirt/top,
+     * Trouser, ...); classes of older journals, without an index, come after */
+    const char *names[] = { "zeta", "alpha", "mid" };
+    double values[] = { 0.2, 0.3, 0.4 };
+    long long indices[] = { 0, 1, 2 };
+    add_classes(names, values, 3, indices);
+    const char *runs[] = { "a" };
+    struct kb_error err = {0};
+    cr_assert_eq(kb_report_write("out7", runs, 1, "md", &err), 0, "%s", err.msg);
+    char *md = slurp("out7/report.md");
+    cr_assert_not_null(md);
+    const char *z = strstr(md, "| zeta |"), *al = strstr(md, "| alpha |"), *mi = strstr(md, "| mid |");
+    const char *old = strstr(md, "| 0 shirt |");
+    cr_assert(z && al && mi && old, "a class column is missing:\n%s", md);
+    cr_assert(z < al && al < mi && mi < old, "columns not in class_index order:\n%s", md);
+    free(md);
 }
 
 Test(report, many_classes_show_the_lowest_and_highest)
@@ -604,7 +628,7 @@ Test(report, many_classes_show_the_lowest_and_highest)
         names[i] = buf[i];
         values[i] = i == 7 ? 0.01 : i == 13 ? 0.99 : 0.5;
     }
-    add_classes(names, values, 20);
+    add_classes(names, values, 20, NULL);
     const char *runs[] = { "a" };
     struct kb_error err = {0};
     cr_assert_eq(kb_report_write("out6", runs, 1, "md", &err), 0, "%s", err.msg);
