@@ -89,6 +89,41 @@ def main(paths):
               f"{v(c, 'attack:brute_force', 'keyspace_bits', scale=1.0)} | {ft} | "
               f"{ke[0]} | {ke[1]} | {ke[2]} | {pgd} |")
 
+    # fine-tune attack at every n: stolen / pretrained / scratch
+    sizes = sorted({int(k[3][2:]) for k in vals
+                    if k[1] == "attack:fine_tune" and k[3] and k[3].startswith("n=")})
+    if sizes:
+        print()
+        print("Fine-tune attack, accuracy (%) on plain test images after fine-tuning on n plain "
+              "images: stolen protected model / public pretrained weights / from scratch:")
+        print()
+        print("| backbone | transform | M | " + " | ".join(f"n={n}" for n in sizes) + " |")
+        print("|" + "---|" * (len(sizes) + 3))
+        for c in cells:
+            cols = [" / ".join(v(c, "attack:fine_tune", f"accuracy_from_{w}", f"n={n}")
+                               for w in ("protected", "pretrained", "scratch")) for n in sizes]
+            print(f"| {c[0]} | {c[1]} | {c[2]} | " + " | ".join(cols) + " |")
+
+    # jigsaw (ciphertext-only): per image and joint over the attacked images
+    if any(k[1] == "attack:jigsaw" for k in vals):
+        print()
+        print("Jigsaw: blocks placed correctly / neighbours correct (%), and the public "
+              "pretrained model's accuracy (%) on plain, encrypted and reassembled images:")
+        print()
+        print("| backbone | transform | M | per image: placed / neighbours | joint: placed / "
+              "neighbours | pretrained on plain / encrypted / per-image / joint |")
+        print("|---|---|---|---|---|---|")
+        j = "attack:jigsaw"
+        for c in cells:
+            if not vals.get((c, j, "placement_accuracy", None)):
+                continue
+            print(f"| {c[0]} | {c[1]} | {c[2]} | "
+                  f"{v(c, j, 'placement_accuracy')} / {v(c, j, 'neighbor_accuracy')} | "
+                  f"{v(c, j, 'joint_placement_accuracy')} / {v(c, j, 'joint_neighbor_accuracy')} | "
+                  f"{v(c, j, 'pretrained_accuracy_plain')} / {v(c, j, 'pretrained_accuracy_encrypted')}"
+                  f" / {v(c, j, 'pretrained_accuracy_reassembled')} / "
+                  f"{v(c, j, 'pretrained_accuracy_joint')} |")
+
     # PGD: clean → robust accuracy per setting, where any setting ran
     settings = [s for s in ("whitebox", "whitebox_plain", "plain", "surrogate", "eot", "transfer")
                 if any(k[1] == "attack:pgd" and k[2] == f"robust_accuracy_{s}" for k in vals)]
