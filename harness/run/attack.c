@@ -29,6 +29,21 @@ struct kb_attack {
 
 /* ------------------------------------------------------------------ checks */
 
+/* An attack's error, named once: a message that already starts with
+ * "attack NAME: " (the harness's helpers) or "NAME: " (the plugin's own) loses
+ * that start before the caller's prefix is added. */
+static void strip_attack_name(struct kb_error *err, const char *name)
+{
+    size_t n = strlen(name), skip = 0;
+    if (!strncmp(err->msg, "attack ", 7) && !strncmp(err->msg + 7, name, n) &&
+        !strncmp(err->msg + 7 + n, ": ", 2))
+        skip = 7 + n + 2;
+    else if (!strncmp(err->msg, name, n) && !strncmp(err->msg + n, ": ", 2))
+        skip = n + 2;
+    if (skip)
+        memmove(err->msg, err->msg + skip, strlen(err->msg + skip) + 1);
+}
+
 int kb_attack_check_cell(const struct kb_cell *c, struct kb_error *err)
 {
     const struct kb_plugin *tp = kb_cell_plugin(c, KB_KIND_TRANSFORM);
@@ -52,8 +67,10 @@ int kb_attack_check_cell(const struct kb_cell *c, struct kb_error *err)
          * differentiates through the transform) */
         const struct kb_params *params;
         const struct kb_attack_ops *aops = kb_cell_attack(c, i, &params)->ops;
-        if (KB_ATTACK_HAS(aops, check) && aops->check(params, tp, err) < 0)
+        if (KB_ATTACK_HAS(aops, check) && aops->check(params, tp, err) < 0) {
+            strip_attack_name(err, ap->name);
             return kb_error_prefix(err, "cell %s: attack '%s'", kb_cell_name(c), ap->name);
+        }
     }
     return 0;
 }
@@ -641,8 +658,10 @@ int kb_run_attacks(const struct kb_attack_env *env, struct kb_error *err)
         snprintf(domain, sizeof domain, "attack/%s%s/%s", ap->name, a.instance, kctx ? kctx : "");
         free(kctx);
         kb_rng_init_seed(&a.rng, env->seed, domain);
-        if (ops->run(&a, params, err) < 0)
+        if (ops->run(&a, params, err) < 0) {
+            strip_attack_name(err, ap->name);
             rc = kb_error_prefix(err, "attack %s", ap->name);
+        }
         kb_rng_wipe(&a.rng);
     }
     free(order);

@@ -415,6 +415,8 @@ Test(key_attacks, a_mode_the_transform_lacks_refuses_the_plan)
                                      "[{name: key_estimation, mode: bitflip, budget: 5}]");
     cr_assert(strstr(e, "key_estimation") && strstr(e, "key_flip") && strstr(e, "pixel_shuffle"),
               "%s", e);
+    const char *first = strstr(e, "key_estimation");
+    cr_assert_null(strstr(first + 1, "key_estimation"), "the attack named twice: %s", e);
     /* refused before anything ran: no cell trained, no journal */
     char jp[300];
     snprintf(jp, sizeof jp, "%s/run/journal.jsonl", dir);
@@ -428,4 +430,5 @@ Test(key_attacks, bad_fine_tune_sizes_fail_the_cell_clearly)
                                  "[{name: fine_tune, sizes: \"10,x\"}]"), 1);
     const char *e = cell_error();
     cr_assert(strstr(e, "fine_tune") && strstr(e, "sizes") && strstr(e, "10,x"), "%s", e);
+    cr_assert_null(strstr(strstr(e, "fine_tune") + 1, "fine_tune"), "the attack named twice: %s", e);
 }
