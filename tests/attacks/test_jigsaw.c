@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -168,6 +170,16 @@ static void setup(void)
     mkdir(p, 0755);
     write_smooth_idx(p, "train", 240, 1);
     write_smooth_idx(p, "t10k", 60, 2);
+    /* a fixed master secret: the same key, hence the same result, every run
+     * (a fresh one per run made the encrypted baseline vary from key to key) */
+    snprintf(p, sizeof p, "%s/lab.key", dir);
+    uint8_t secret[32];
+    for (int i = 0; i < 32; i++)
+        secret[i] = (uint8_t)(i * 7 + 1);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, secret, sizeof secret), (ssize_t)sizeof secret);
+    close(fd);
 }
 
 static void teardown(void)
@@ -200,6 +212,7 @@ static json_t *run_jigsaw(const char *transform)
     FILE *f = fopen(p, "w");
     cr_assert_not_null(f);
     fprintf(f, "name: s\n"
+               "key: lab.key\n"
                "dataset: {name: idx, path: data}\n"
                "splits: {finetune: {fraction: 0.5}, attacker: {count: 40}}\n"
                "backbone: {name: mlp, hidden: 32, depth: 1}\n"
@@ -230,8 +243,11 @@ Test(jigsaw_run, reassembles_block_scrambled_test_images, .init = setup, .fini =
     cr_assert_geq(placed, 0.8, "per image: %.3f of the blocks placed", placed);
     cr_assert_geq(joint, 0.95, "joint: %.3f of the blocks placed", joint);
     cr_assert_geq(nb, 0.8, "neighbours: %.3f", nb);
-    /* the reassembled images give the unprotected model back its accuracy */
-    cr_assert_gt(acc_rec, acc_enc + 0.3, "reassembled %.3f vs encrypted %.3f", acc_rec, acc_enc);
+    /* the reassembled images give the unprotected model back its accuracy on
+     * plain images (what it gets on encrypted ones depends on the key: a
+     * permutation of 16 blocks may leave some in place) */
+    cr_assert_geq(acc_rec, acc_plain - 0.1, "reassembled %.3f vs plain %.3f", acc_rec, acc_plain);
+    cr_assert_gt(acc_rec, acc_enc, "reassembled %.3f vs encrypted %.3f", acc_rec, acc_enc);
     json_decref(recs);
 }
 
