@@ -173,13 +173,7 @@ static void setup(void)
     /* a fixed master secret: the same key, hence the same result, every run
      * (a fresh one per run made the encrypted baseline vary from key to key) */
     snprintf(p, sizeof p, "%s/lab.key", dir);
-    uint8_t secret[32];
-    for (int i = 0; i < 32; i++)
-        secret[i] = (uint8_t)(i * 7 + 1);
-    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, secret, sizeof secret), (ssize_t)sizeof secret);
-    close(fd);
+    write_test_key(p);
 }
 
 static void teardown(void)

@@ -61,13 +61,7 @@ static void setup(void)
     write_idx_fn(p, "t10k", 100, 4, 2, pgd_pixel, NULL);
     /* a fixed master secret: the same keys, hence the same results, every run */
     snprintf(p, sizeof p, "%s/lab.key", dir);
-    uint8_t secret[32];
-    for (int i = 0; i < 32; i++)
-        secret[i] = (uint8_t)(i * 7 + 1);
-    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, secret, sizeof secret), (ssize_t)sizeof secret);
-    close(fd);
+    write_test_key(p);
     /* the probe attack, the template transform (no key_layout) and the
      * template with a broken key_layout (bad_layout) */
     const char *build = getenv("KEYBENCH_BUILD_ROOT");

@@ -1,7 +1,9 @@
 /* Fixtures shared by the runner and attack tests: tiny synthetic IDX and CIFAR-10 datasets. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -97,4 +99,15 @@ json_t *run_spec_journal(const char *spec_path, const char *run_dir)
     json_t *recs;
     cr_assert_eq(kb_journal_read(&recs, p, NULL, &err), 0, "%s", err.msg);
     return recs;
+}
+
+void write_test_key(const char *path)
+{
+    uint8_t secret[32];
+    for (int i = 0; i < 32; i++)
+        secret[i] = (uint8_t)(i * 7 + 1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    cr_assert_geq(fd, 0, "%s", path);
+    cr_assert_eq(write(fd, secret, sizeof secret), (ssize_t)sizeof secret);
+    close(fd);
 }

@@ -20,6 +20,9 @@ uint32_t test_noise(uint32_t *state);
 
 /* 4 classes: class k is bright in quadrant k (150 over noise 0..89). */
 void write_idx_pair(const char *data_dir, const char *prefix, uint32_t n, uint32_t seed);
+/* A fixed 32-byte master secret at `path` (0600): the same keys, hence the
+ * same results, on every run of a test whose assertions depend on the key. */
+void write_test_key(const char *path);
 
 /* A CIFAR-10 binary stand-in folder (created): data_batch_1..5.bin with
  * per_batch records each and test_batch.bin with `test`; a record is 1 label

@@ -28,6 +28,8 @@ static void setup(void)
     mkdir(p, 0755);
     write_idx_pair(p, "train", 400, 1);
     write_idx_pair(p, "t10k", 120, 2);
+    snprintf(p, sizeof p, "%s/lab.key", dir);
+    write_test_key(p);   /* the assertions compare keys' accuracies: one key, every run */
 }
 
 static void teardown(void)
@@ -47,6 +49,7 @@ static int run_spec(const char *transforms, struct kb_error *err)
     cr_assert_not_null(f);
     fprintf(f,
             "name: s\n"
+            "key: lab.key\n"
             "plugin_path: %s/tests/run\n"
             "dataset: {name: idx, path: data}\n"
             "splits: {finetune: {fraction: 0.5}, attacker: {count: 60}}\n"
