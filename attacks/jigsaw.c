@@ -25,6 +25,7 @@
 #include <keybench/plugin.h>
 
 #include "jigsaw_solver.h"
+#include "ka_util.h"
 
 static const struct kb_param jigsaw_params[] = {
     { "images", KB_PARAM_INT, "100", 1, 1000000, NULL, "test images to reassemble" },
@@ -81,31 +82,36 @@ out:
     return rc;
 }
 
+/* The logits of m (eval mode) on b uint8 H×W×C images: converted into x
+ * ([0,1] NCHW, room for b images) and normalised first. */
+static const float *forward_u8(struct kb_attack *a, struct kb_model *m, float *x,
+                               const uint8_t *img, size_t b, uint32_t h, uint32_t w, uint32_t c)
+{
+    const size_t px = (size_t)h * w * c;
+    for (size_t i = 0; i < b; i++)
+        for (uint32_t ch = 0; ch < c; ch++)
+            for (size_t p = 0; p < (size_t)h * w; p++)
+                x[(i * c + ch) * h * w + p] = img[i * px + p * c + ch] / 255.0f;
+    kb_attack_normalize(a, x, b);
+    return kb_model_forward(m, x, (int64_t)b, false);
+}
+
+#define EVAL_BATCH 64
+
 /* Accuracy of m on n uint8 H×W×C images: [0,1] NCHW, normalised, eval mode. */
 static int accuracy_u8(struct kb_attack *a, struct kb_model *m, double *acc, const uint8_t *img,
                        const int32_t *y, size_t n, uint32_t h, uint32_t w, uint32_t c,
                        uint32_t classes, struct kb_error *err)
 {
-    const size_t B = 64, px = (size_t)h * w * c;
-    float *x = malloc(B * px * sizeof *x);
+    const size_t px = (size_t)h * w * c;
+    float *x = malloc(EVAL_BATCH * px * sizeof *x);
     if (!x)
         return kb_error_set(err, "jigsaw: out of memory for an evaluation batch");
     size_t correct = 0;
-    for (size_t s = 0; s < n; s += B) {
-        size_t b = n - s < B ? n - s : B;
-        for (size_t i = 0; i < b; i++)
-            for (uint32_t ch = 0; ch < c; ch++)
-                for (size_t p = 0; p < (size_t)h * w; p++)
-                    x[(i * c + ch) * h * w + p] = img[(s + i) * px + p * c + ch] / 255.0f;
-        kb_attack_normalize(a, x, b);
-        const float *logits = kb_model_forward(m, x, (int64_t)b, false);
-        for (size_t i = 0; i < b; i++) {
-            uint32_t best = 0;
-            for (uint32_t k = 1; k < classes; k++)
-                if (logits[i * classes + k] > logits[i * classes + best])
-                    best = k;
-            correct += (int32_t)best == y[s + i];
-        }
+    for (size_t s = 0; s < n; s += EVAL_BATCH) {
+        size_t b = n - s < EVAL_BATCH ? n - s : EVAL_BATCH;
+        correct += ka_count_correct(forward_u8(a, m, x, img + s * px, b, h, w, c), y + s, b,
+                                    classes);
     }
     free(x);
     *acc = n ? (double)correct / (double)n : 0;
@@ -118,19 +124,14 @@ static int confidence_u8(struct kb_attack *a, struct kb_model *m, double *conf, 
                          size_t n, uint32_t h, uint32_t w, uint32_t c, uint32_t classes,
                          struct kb_error *err)
 {
-    const size_t B = 64, px = (size_t)h * w * c;
-    float *x = malloc(B * px * sizeof *x);
+    const size_t px = (size_t)h * w * c;
+    float *x = malloc(EVAL_BATCH * px * sizeof *x);
     if (!x)
         return kb_error_set(err, "jigsaw: out of memory for an evaluation batch");
     double sum = 0;
-    for (size_t s = 0; s < n; s += B) {
-        size_t b = n - s < B ? n - s : B;
-        for (size_t i = 0; i < b; i++)
-            for (uint32_t ch = 0; ch < c; ch++)
-                for (size_t p = 0; p < (size_t)h * w; p++)
-                    x[(i * c + ch) * h * w + p] = img[(s + i) * px + p * c + ch] / 255.0f;
-        kb_attack_normalize(a, x, b);
-        const float *lg = kb_model_forward(m, x, (int64_t)b, false);
+    for (size_t s = 0; s < n; s += EVAL_BATCH) {
+        size_t b = n - s < EVAL_BATCH ? n - s : EVAL_BATCH;
+        const float *lg = forward_u8(a, m, x, img + s * px, b, h, w, c);
         for (size_t i = 0; i < b; i++) {
             float mx = lg[i * classes];
             for (uint32_t k = 1; k < classes; k++)

@@ -1,6 +1,7 @@
 /* attacks/ka_util.h — small helpers shared by the key attacks (wrong_key,
- * plain, brute_force, fine_tune, key_estimation): a growing text buffer for
- * the JSON `extra` of kb_attack_metric, and a monotonic clock. Internal to
+ * plain, brute_force, fine_tune, key_estimation, jigsaw, pgd): a growing text
+ * buffer for the JSON `extra` of kb_attack_metric, an argmax count and a
+ * monotonic clock. Internal to
  * attacks/ (static inline: each plugin is its own shared module). */
 #ifndef KB_ATTACKS_KA_UTIL_H
 #define KB_ATTACKS_KA_UTIL_H
@@ -8,6 +9,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,22 @@ static inline void ka_num(struct ka_buf *b, double v)
         ka_printf(b, "%.10g", v);
     else
         ka_printf(b, "null");
+}
+
+/* How many of n rows of logits (classes each) have their largest value at
+ * the label y[i] (the first of equal maxima wins, like an argmax). */
+static inline size_t ka_count_correct(const float *logits, const int32_t *y, size_t n,
+                                      uint32_t classes)
+{
+    size_t correct = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t best = 0;
+        for (uint32_t k = 1; k < classes; k++)
+            if (logits[i * classes + k] > logits[i * classes + best])
+                best = k;
+        correct += (int32_t)best == y[i];
+    }
+    return correct;
 }
 
 /* Seconds of a monotonic clock. */

@@ -38,6 +38,8 @@
 #include <keybench/attack.h>
 #include <keybench/plugin.h>
 
+#include "ka_util.h"
+
 static const struct kb_param pgd_params[] = {
     { "eps", KB_PARAM_FLOAT, "0.0313725", 0, 1, NULL, "L-infinity radius in [0,1] image space (8/255)" },
     { "steps", KB_PARAM_INT, "50", 0, 100000, NULL, "PGD iterations" },
@@ -144,19 +146,6 @@ struct pgd_ctx {
     int32_t *y;
 };
 
-static size_t count_correct(const float *logits, const int32_t *y, size_t n, uint32_t classes)
-{
-    size_t correct = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t best = 0;
-        for (uint32_t k = 1; k < classes; k++)
-            if (logits[i * classes + k] > logits[i * classes + best])
-                best = k;
-        correct += (int32_t)best == y[i];
-    }
-    return correct;
-}
-
 /* Correct answers of the protected model on x (through the true key when
  * the setting scores keyed). */
 static int score(struct pgd_ctx *c, const float *x, size_t b, size_t *correct,
@@ -170,7 +159,7 @@ static int score(struct pgd_ctx *c, const float *x, size_t b, size_t *correct,
         memcpy(c->xt, x, len * sizeof *c->xt);
     }
     kb_attack_normalize(c->a, c->xt, b);
-    *correct += count_correct(kb_model_forward(c->scored, c->xt, (int64_t)b, false), c->y, b,
+    *correct += ka_count_correct(kb_model_forward(c->scored, c->xt, (int64_t)b, false), c->y, b,
                               c->classes);
     return 0;
 }
@@ -239,7 +228,7 @@ static int pgd_batch(struct pgd_ctx *c, size_t s, size_t b, size_t *ok_clean, si
         return -1;
     memcpy(c->xt, c->x0, len * sizeof *c->xt);
     kb_attack_normalize(c->a, c->xt, b);
-    *ok_clean += count_correct(kb_model_forward(c->scored, c->xt, (int64_t)b, false), c->y, b,
+    *ok_clean += ka_count_correct(kb_model_forward(c->scored, c->xt, (int64_t)b, false), c->y, b,
                                c->classes);
     if (clean_key && !c->def->encrypted &&
         kb_attack_batch01(c->a, c->x0, NULL, KB_ATTACK_SPLIT_TEST, NULL, s, b, err) < 0)

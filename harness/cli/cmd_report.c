@@ -25,7 +25,7 @@ static void usage(FILE *f)
 /* Like kb_report_write, but a run with nothing in it (no measurement and no
  * failed cell: an empty journal) is an error here, not an empty report. */
 static int write_reports(const char *out, const char *const *runs, size_t n, const char *formats,
-                         struct kb_error *err)
+                         bool quiet, struct kb_error *err)
 {
     if (kb_report_check_formats(formats, err) < 0)   /* before any work */
         return -1;
@@ -39,6 +39,8 @@ static int write_reports(const char *out, const char *const *runs, size_t n, con
                               "no cell has finished yet): nothing to report", m->runs[r].dir);
     if (rc == 0)
         rc = kb_report_write_model(m, out, formats, err);
+    if (rc == 0 && !quiet)
+        kb_report_print_summary(stdout, out, m);
     kb_report_free(m);
     return rc;
 }
@@ -81,12 +83,10 @@ int kb_cmd_report(int argc, char **argv)
         rc = 2;
     }
     struct kb_error err = {0};
-    if (rc == 0 && write_reports(out ? out : runs[0], runs, n, formats, &err) < 0) {
+    if (rc == 0 && write_reports(out ? out : runs[0], runs, n, formats, quiet, &err) < 0) {
         fprintf(stderr, "keybench report: %s\n", err.msg);
         rc = 1;
     }
-    if (rc == 0 && !quiet)
-        kb_print_summary(stdout, out ? out : runs[0], runs, n);
     free(runs);
     return rc;
 }

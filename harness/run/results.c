@@ -197,14 +197,8 @@ static void padded(FILE *f, const char *s, int width, bool left)
 }
 
 /* One line per headline row (seed groups: mean ± std over seeds). */
-void kb_print_summary(FILE *f, const char *title, const char *const *run_dirs, size_t n_runs)
+void kb_report_print_summary(FILE *f, const char *title, const struct kb_report *m)
 {
-    struct kb_report *m;
-    struct kb_error err = {0};
-    if (kb_report_load(&m, run_dirs, n_runs, &err) < 0) {
-        fprintf(stderr, "keybench: %s\n", err.msg);
-        return;
-    }
     /* several runs: each row says its run */
     char **labels = calloc(m->n_headline ? m->n_headline : 1, sizeof *labels);
     int w = 4;
@@ -240,5 +234,4 @@ void kb_print_summary(FILE *f, const char *title, const char *const *run_dirs, s
     for (size_t i = 0; labels && i < m->n_headline; i++)
         free(labels[i]);
     free(labels);
-    kb_report_free(m);
 }

@@ -461,6 +461,21 @@ static int record_timing(struct cell_ctx *cc, const char *stage, double seconds,
     return rc;
 }
 
+/* A cell's public random stream NAME: seeded by the transform, its
+ * parameters and the seed (the key context, which is public), not by the
+ * cell id, so the same spec run from another folder draws the same wrong
+ * keys. The domain is "NAME/<key context>", cut at 63 bytes (as it always
+ * was: a longer one would draw other keys than earlier runs). */
+static void public_stream(struct kb_rng *r, const char *name, const struct kb_plugin *tp,
+                          const struct kb_cell *c, uint64_t seed)
+{
+    char domain[64];
+    char *kctx = kb_key_context(tp->name, kb_cell_params(c, KB_KIND_TRANSFORM), seed);
+    snprintf(domain, sizeof domain, "%s/%s", name, kctx ? kctx : tp->name);
+    free(kctx);
+    kb_rng_init_seed(r, seed, domain);
+}
+
 static int record_eval(struct cell_ctx *cc, const char *condition, const struct kb_eval_result *e,
                        bool per_class, const struct kb_dataset *ds, struct kb_error *err)
 {
@@ -686,14 +701,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
         double *accs = calloc((size_t)nw, sizeof *accs), *agree = calloc((size_t)nw, sizeof *agree);
         uint64_t total_n = 0;
         struct kb_rng wr;
-        char domain[64];
-        /* the stream depends on the transform, its parameters and the seed
-         * (the key context, which is public), not on the cell id: the same
-         * spec run from another folder measures the same wrong keys */
-        char *kctx = kb_key_context(tp->name, kb_cell_params(c, KB_KIND_TRANSFORM), seed);
-        snprintf(domain, sizeof domain, "wrong_key/%s", kctx ? kctx : tp->name);
-        free(kctx);
-        kb_rng_init_seed(&wr, seed, domain);
+        public_stream(&wr, "wrong_key", tp, c, seed);
         int64_t done = 0, redraws = 0;
         for (int64_t i = 0; i < nw && accs && agree; i++) {
             /* a wrong key is never the cell's key (tiny key spaces: NP at M=2 on
@@ -754,11 +762,7 @@ static int run_cell(struct cell_ctx *cc, struct kb_error *err)
     {
         /* its wrong key comes from a public per-cell stream, as the evaluation's */
         struct kb_rng sr;
-        char domain[64];
-        char *kctx = kb_key_context(tp->name, kb_cell_params(c, KB_KIND_TRANSFORM), seed);
-        snprintf(domain, sizeof domain, "samples/%s", kctx ? kctx : tp->name);
-        free(kctx);
-        kb_rng_init_seed(&sr, seed, domain);
+        public_stream(&sr, "samples", tp, c, seed);
         int src = kb_samples_cell(spath, te->n ? te : tr, tp, tstate, key, ksize, 8, &sr, err);
         kb_rng_wipe(&sr);
         if (src < 0)
@@ -1040,10 +1044,15 @@ int kb_run(const struct kb_run_options *o, int *failed_cells, struct kb_error *e
         const char *rd[1] = { run_dir };
         /* every report format; a failure here is the run's error (exit 1),
          * the journal and the cells' results stay */
-        if (kb_report_write(run_dir, rd, 1, NULL, err) < 0)
+        struct kb_report *m;
+        if (kb_report_load(&m, rd, 1, err) < 0)
             goto out;
-        if (o->summary)
-            kb_print_summary(stdout, run_dir, rd, 1);
+        int wrc = kb_report_write_model(m, run_dir, NULL, err);
+        if (wrc == 0 && o->summary)
+            kb_report_print_summary(stdout, run_dir, m);
+        kb_report_free(m);
+        if (wrc < 0)
+            goto out;
     }
     rc = 0;
     goto out;

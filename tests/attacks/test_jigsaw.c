@@ -19,12 +19,6 @@
 
 #include "jigsaw_solver.h"
 
-/* An attack's condition is "attack:NAME"; compare by NAME. */
-static const char *cond_name(const char *c)
-{
-    return c && !strncmp(c, "attack:", 7) ? c + 7 : c;
-}
-
 /* 32×32 RGB: a smooth sinusoid per channel (different frequencies and phases). */
 static void smooth_image(uint8_t *img, uint32_t h, uint32_t w, uint32_t c, double phase)
 {
@@ -183,22 +177,6 @@ static void teardown(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-static double value(const json_t *recs, const char *condition, const char *metric)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(recs, i, r) {
-        const char *t = json_string_value(json_object_get(r, "type"));
-        const char *cnd = cond_name(json_string_value(json_object_get(r, "condition")));
-        const char *mt = json_string_value(json_object_get(r, "metric"));
-        if (t && cnd && mt && !strcmp(t, "measurement") && !strcmp(cnd, condition) &&
-            !strcmp(mt, metric))
-            return json_number_value(json_object_get(r, "value"));
-    }
-    cr_assert_fail("no %s/%s in the journal", condition, metric);
-    return NAN;
-}
-
 static json_t *run_jigsaw(const char *transform)
 {
     char p[256];
@@ -226,12 +204,12 @@ Test(jigsaw_run, reassembles_block_scrambled_test_images, .init = setup, .fini =
      .timeout = 120)
 {
     json_t *recs = run_jigsaw("{name: block_scramble, block_size: 4}");
-    double placed = value(recs, "jigsaw", "placement_accuracy");
-    double joint = value(recs, "jigsaw", "joint_placement_accuracy");
-    double nb = value(recs, "jigsaw", "neighbor_accuracy");
-    double acc_rec = value(recs, "jigsaw", "pretrained_accuracy_reassembled");
-    double acc_enc = value(recs, "jigsaw", "pretrained_accuracy_encrypted");
-    double acc_plain = value(recs, "jigsaw", "pretrained_accuracy_plain");
+    double placed = journal_value(recs, "jigsaw", "placement_accuracy");
+    double joint = journal_value(recs, "jigsaw", "joint_placement_accuracy");
+    double nb = journal_value(recs, "jigsaw", "neighbor_accuracy");
+    double acc_rec = journal_value(recs, "jigsaw", "pretrained_accuracy_reassembled");
+    double acc_enc = journal_value(recs, "jigsaw", "pretrained_accuracy_encrypted");
+    double acc_plain = journal_value(recs, "jigsaw", "pretrained_accuracy_plain");
     cr_log_info("placed %.3f joint %.3f neighbours %.3f acc reassembled %.3f encrypted %.3f plain %.3f",
                 placed, joint, nb, acc_rec, acc_enc, acc_plain);
     cr_assert_geq(placed, 0.8, "per image: %.3f of the blocks placed", placed);
@@ -272,7 +250,7 @@ Test(jigsaw_run, searches_block_rotations_when_the_transform_rotates, .init = se
     }
     cr_assert_gt(seen, 0, "no jigsaw record names its variants");
     cr_log_info("rotate+flip: neighbours %.3f joint placement %.3f",
-                value(recs, "jigsaw", "neighbor_accuracy"),
-                value(recs, "jigsaw", "joint_placement_accuracy"));
+                journal_value(recs, "jigsaw", "neighbor_accuracy"),
+                journal_value(recs, "jigsaw", "joint_placement_accuracy"));
     json_decref(recs);
 }

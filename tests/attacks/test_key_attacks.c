@@ -19,12 +19,6 @@
 #include <keybench/journal.h>
 #include <keybench/runner.h>
 
-/* An attack's condition is "attack:NAME"; compare by NAME. */
-static const char *cond_name(const char *c)
-{
-    return c && !strncmp(c, "attack:", 7) ? c + 7 : c;
-}
-
 static char dir[64];
 static json_t *recs;
 

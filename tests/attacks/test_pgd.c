@@ -27,12 +27,6 @@
 #include <keybench/journal.h>
 #include <keybench/runner.h>
 
-/* An attack's condition is "attack:NAME"; compare by NAME. */
-static const char *cond_name(const char *c)
-{
-    return c && !strncmp(c, "attack:", 7) ? c + 7 : c;
-}
-
 static char dir[64];
 
 /* 4 classes: class k is brighter in quadrant k (60 over noise 0..119). */
@@ -147,25 +141,9 @@ static const char *refused(const char *transform, const char *attack)
     return err.msg;
 }
 
-static double value_of(const json_t *recs, const char *cond, const char *metric)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(recs, i, r) {
-        const char *t = json_string_value(json_object_get(r, "type"));
-        const char *cnd = cond_name(json_string_value(json_object_get(r, "condition")));
-        const char *mt = json_string_value(json_object_get(r, "metric"));
-        if (t && cnd && mt && !strcmp(t, "measurement") && !strcmp(cnd, cond) &&
-            !strcmp(mt, metric))
-            return json_number_value(json_object_get(r, "value"));
-    }
-    cr_assert_fail("no %s/%s in the journal", cond, metric);
-    return NAN;
-}
-
 static double value(const json_t *recs, const char *metric)
 {
-    return value_of(recs, "pgd", metric);
+    return journal_value(recs, "pgd", metric);
 }
 
 Test(pgd, lowers_the_accuracy_of_an_unprotected_model)

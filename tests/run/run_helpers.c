@@ -1,7 +1,9 @@
 /* Fixtures shared by the runner and attack tests: tiny synthetic IDX and CIFAR-10 datasets. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,4 +112,25 @@ void write_test_key(const char *path)
     cr_assert_geq(fd, 0, "%s", path);
     cr_assert_eq(write(fd, secret, sizeof secret), (ssize_t)sizeof secret);
     close(fd);
+}
+
+const char *cond_name(const char *c)
+{
+    return c && !strncmp(c, "attack:", 7) ? c + 7 : c;
+}
+
+double journal_value(const json_t *recs, const char *condition, const char *metric)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        const char *cnd = cond_name(json_string_value(json_object_get(r, "condition")));
+        const char *mt = json_string_value(json_object_get(r, "metric"));
+        if (t && cnd && mt && !strcmp(t, "measurement") && !strcmp(cnd, condition) &&
+            !strcmp(mt, metric))
+            return json_number_value(json_object_get(r, "value"));
+    }
+    cr_assert_fail("no %s/%s in the journal", condition, metric);
+    return NAN;
 }

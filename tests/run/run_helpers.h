@@ -34,4 +34,10 @@ void write_cifar10(const char *data_dir, int per_batch, int test);
 struct json_t;
 struct json_t *run_spec_journal(const char *spec_path, const char *run_dir);
 
+/* An attack's condition is "attack:NAME": its NAME (other conditions as they are). */
+const char *cond_name(const char *c);
+/* The value of the first measurement of (condition, metric) in recs, the
+ * condition compared by cond_name; fails the test when there is none. */
+double journal_value(const struct json_t *recs, const char *condition, const char *metric);
+
 #endif

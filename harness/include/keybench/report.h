@@ -216,6 +216,10 @@ KB_API int kb_report_write_tex(const struct kb_report *m, const char *out_dir, s
 /* harness/report/html.c */
 KB_API int kb_report_write_html(const struct kb_report *m, const char *out_dir, struct kb_error *err) KB_WUR;
 
+/* The headline as a terminal table (what `keybench run` and `keybench report`
+ * print): one line per row, unprotected / correct key / plain / wrong key. */
+KB_API void kb_report_print_summary(FILE *f, const char *title, const struct kb_report *m);
+
 /* Write `data` built in a memstream to OUT_DIR/NAME atomically (0644). */
 KB_API int kb_report_save(const char *out_dir, const char *name, const char *data, size_t size,
                           struct kb_error *err) KB_WUR;

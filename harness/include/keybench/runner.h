@@ -51,12 +51,6 @@ KB_API int kb_run(const struct kb_run_options *o, int *failed_cells, struct kb_e
 KB_API int kb_report_csv(const char *out_dir, const char *const *run_dirs, size_t n_runs,
                          struct kb_error *err) KB_WUR;
 
-/* Print the summary table of the run dirs' journals: rows are cells; columns
- * unprotected (the `none` cell with the same other axes), correct key, plain,
- * wrong key (mean ± std), in percent. */
-KB_API void kb_print_summary(FILE *f, const char *title, const char *const *run_dirs,
-                             size_t n_runs);
-
 #ifdef __cplusplus
 }
 #endif
